@@ -1,0 +1,301 @@
+"""What the use cases need from the outside world, and nothing about how it is done.
+
+Every Protocol here has at least two implementations in ``adapters/``: a real one
+and an in-memory twin that passes the same contract tests.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from application.pagination import KeysetPosition, PageRequest, Slice
+from domain.events import DomainEvent
+from domain.orders import Order, UserStats
+from domain.products import Product
+from domain.sessions import RefreshToken
+from domain.users import User
+
+
+class DependencyUnavailable(Exception):
+    """A backing service (the database) cannot be reached; the caller may retry later."""
+
+    def __init__(self, detail: str, retry_after_seconds: int = 2) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after_seconds = retry_after_seconds
+
+
+# --- catalogue queries ------------------------------------------------------------------
+
+
+class ProductSort(enum.StrEnum):
+    ID = "id"
+    NAME = "name"
+    NAME_DESC = "-name"
+    PRICE = "price"
+    PRICE_DESC = "-price"
+    CREATED_AT = "created_at"
+    CREATED_AT_DESC = "-created_at"
+
+    @property
+    def field(self) -> str:
+        return self.value.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+
+@dataclass(frozen=True, slots=True)
+class ProductQuery:
+    """A page of the catalogue. Ties on the sort key are broken by id, same direction.
+
+    With ``page.after`` set, the page starts after that position (keyset pagination)
+    and ``page.skip`` is ignored.
+    """
+
+    page: PageRequest
+    category: str | None = None
+    search: str | None = None
+    sort: ProductSort = ProductSort.ID
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    user_id: int
+    key: str
+    request_hash: str
+    order_id: int
+    created_at: datetime
+
+
+# --- repositories -----------------------------------------------------------------------
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> User:
+        """Store a new user and return it with its id; a taken e-mail raises ``Conflict``."""
+        ...
+
+    async def get(self, user_id: int) -> User | None: ...
+
+    async def get_by_email(self, email: str) -> User | None:
+        """Look up by normalised e-mail (comparison is case-insensitive)."""
+        ...
+
+    async def update(self, user: User) -> None:
+        """Save every field of ``user``; a taken e-mail raises ``Conflict``."""
+        ...
+
+    async def list_page(self, page: PageRequest) -> Slice[User]:
+        """Users by ascending id."""
+        ...
+
+
+class ProductRepository(Protocol):
+    async def add(self, product: Product) -> Product:
+        """Store a new product; a taken slug raises ``Conflict``."""
+        ...
+
+    async def get(self, product_id: int) -> Product | None:
+        """A product of the catalogue; archived products are not found."""
+        ...
+
+    async def get_by_slug(self, slug: str) -> Product | None: ...
+
+    async def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
+        """The catalogue products among ``product_ids``, by id, in one round trip."""
+        ...
+
+    async def slugs_like(self, base: str) -> set[str]:
+        """Slugs in use (archived products included) equal to ``base`` or ``base-<n>``."""
+        ...
+
+    async def update(self, product: Product) -> None:
+        """Save every client-settable field and ``updated_at``; stock included."""
+        ...
+
+    async def archive(self, product_id: int, at: datetime) -> bool:
+        """Take a product out of the catalogue for good; False if it was not there."""
+        ...
+
+    async def list_page(self, query: ProductQuery) -> Slice[Product]: ...
+
+    async def reserve_stock(self, product_id: int, quantity: int, at: datetime) -> bool:
+        """Atomically take ``quantity`` units if that many are in stock; False if not."""
+        ...
+
+    async def release_stock(self, product_id: int, quantity: int, at: datetime) -> None:
+        """Give back units taken by an order (archived products included)."""
+        ...
+
+
+class RefreshTokenRepository(Protocol):
+    async def add(self, token: RefreshToken) -> None: ...
+
+    async def get(self, token_hash: str) -> RefreshToken | None: ...
+
+    async def spend(self, token_hash: str, at: datetime) -> bool:
+        """Mark a usable token used, atomically: of two concurrent calls one wins."""
+        ...
+
+    async def revoke_family(self, family_id: str, at: datetime) -> None: ...
+
+    async def purge(self, expired_before: datetime) -> int:
+        """Delete tokens expired, or spent or revoked, before the given time."""
+        ...
+
+
+class OrderRepository(Protocol):
+    async def add(self, order: Order) -> Order:
+        """Store a new order with its lines; return it with its id."""
+        ...
+
+    async def get(self, order_id: int) -> Order | None: ...
+
+    async def update_status(self, order: Order) -> None: ...
+
+    async def list_for_user(self, user_id: int, page: PageRequest) -> Slice[Order]:
+        """The user's orders, newest first (by descending id)."""
+        ...
+
+    async def stats_for_user(self, user_id: int) -> UserStats:
+        """Count and sum of the user's placed orders, computed by the store."""
+        ...
+
+
+class IdempotencyKeyRepository(Protocol):
+    async def get(self, user_id: int, key: str, not_before: datetime) -> IdempotencyRecord | None:
+        """The record for this user and key, unless it was created before ``not_before``."""
+        ...
+
+    async def claim(self, record: IdempotencyRecord) -> None:
+        """Store the record, replacing an expired one; a live one raises ``Conflict``."""
+        ...
+
+
+# --- transactions -----------------------------------------------------------------------
+
+
+class UnitOfWork(Protocol):
+    """One transaction: the repositories see and change the same state.
+
+    Leaving the ``async with`` block without :meth:`commit` rolls everything back,
+    including the events recorded with :meth:`record`.
+    """
+
+    users: UserRepository
+    products: ProductRepository
+    orders: OrderRepository
+    refresh_tokens: RefreshTokenRepository
+    idempotency_keys: IdempotencyKeyRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    def record(self, event: DomainEvent) -> None:
+        """Keep an event to be written to the outbox in this transaction."""
+        ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""A fresh unit of work per use-case run, so concurrent requests never share one."""
+
+
+# --- security ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    valid: bool
+    new_hash: str | None = None
+    """A fresh hash when the stored one uses outdated parameters."""
+
+
+class PasswordHasher(Protocol):
+    """Slow, salted password hashing; implementations never block the event loop."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password: str, hashed: str) -> PasswordCheck: ...
+
+    async def verify_dummy(self, password: str) -> None:
+        """Spend the time of a real verification, so unknown e-mails cannot be told apart."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedAccessToken:
+    token: str
+    expires_in: int
+    """Seconds until it expires."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: int
+    token_version: int
+
+
+class TokenService(Protocol):
+    """Short-lived signed access tokens."""
+
+    def issue_access_token(self, user: User) -> IssuedAccessToken: ...
+
+    def read_access_token(self, token: str) -> AccessClaims:
+        """Verify and decode; any defect raises ``InvalidCredentials``."""
+        ...
+
+
+class LoginThrottle(Protocol):
+    """Counts failed logins per key (e-mail, client address) in a sliding window."""
+
+    async def retry_after(self, keys: Sequence[str]) -> int | None:
+        """Seconds to wait if any key is over its limit, else None."""
+        ...
+
+    async def record_failure(self, keys: Sequence[str]) -> None: ...
+
+    async def reset(self, key: str) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+__all__ = [
+    "AccessClaims",
+    "Clock",
+    "DependencyUnavailable",
+    "IdempotencyKeyRepository",
+    "IdempotencyRecord",
+    "IssuedAccessToken",
+    "KeysetPosition",
+    "LoginThrottle",
+    "OrderRepository",
+    "PasswordCheck",
+    "PasswordHasher",
+    "ProductQuery",
+    "ProductRepository",
+    "ProductSort",
+    "RefreshTokenRepository",
+    "TokenService",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "UserRepository",
+]

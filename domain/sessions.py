@@ -1,0 +1,22 @@
+"""Refresh-token sessions: one family per login, one live token per family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(slots=True)
+class RefreshToken:
+    """A stored refresh token; only the hash of the secret is ever kept."""
+
+    token_hash: str
+    family_id: str
+    user_id: int
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.used_at is None and self.revoked_at is None and now < self.expires_at

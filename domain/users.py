@@ -1,0 +1,57 @@
+"""Users and the rules on their e-mail addresses and passwords."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.errors import InvalidInput
+
+EMAIL_MAX_LENGTH = 254
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+FULL_NAME_MAX_LENGTH = 200
+
+# Deliberately permissive: one "@", no spaces, a dotted domain. Deliverability is
+# proven by the welcome e-mail, not by a regular expression.
+_EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(raw: str) -> str:
+    """Return the canonical form used for storage and comparison (trimmed, lower case)."""
+    email = raw.strip().lower()
+    if len(email) > EMAIL_MAX_LENGTH or not _EMAIL_PATTERN.fullmatch(email):
+        raise InvalidInput("Not a valid e-mail address", field="email")
+    return email
+
+
+def check_password_rules(password: str) -> None:
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise InvalidInput(
+            f"Password must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters long",
+            field="password",
+        )
+
+
+@dataclass(slots=True)
+class User:
+    id: int
+    email: str
+    hashed_password: str
+    full_name: str | None
+    is_active: bool
+    is_superuser: bool
+    created_at: datetime
+    updated_at: datetime
+    # Bumped whenever outstanding access tokens must stop working at once.
+    token_version: int = 0
+
+    def deactivate(self, at: datetime) -> None:
+        if self.is_active:
+            self.is_active = False
+            self.revoke_access_tokens(at)
+
+    def revoke_access_tokens(self, at: datetime) -> None:
+        self.token_version += 1
+        self.updated_at = at
