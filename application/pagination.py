@@ -93,6 +93,12 @@ def decode_cursor(cursor: str, sort: str) -> KeysetPosition:
     return KeysetPosition(value=value, id=item_id)
 
 
+def page_request(skip: int, limit: int, after: str | None, sort: str) -> PageRequest:
+    """A page by offset, or by the cursor of the previous page when ``after`` is given."""
+    position = None if after is None else decode_cursor(after, sort)
+    return PageRequest(skip=skip, limit=limit, after=position)
+
+
 def page_from_slice(
     found: Slice[T], request: PageRequest, sort: str, position_of: Callable[[T], KeysetPosition]
 ) -> Page[T]:
@@ -107,4 +113,3 @@ def page_from_slice(
         limit=request.limit,
         next_cursor=next_cursor,
     )
-

@@ -158,7 +158,12 @@ class OrderRepository(Protocol):
 
     async def get(self, order_id: int) -> Order | None: ...
 
-    async def update_status(self, order: Order) -> None: ...
+    async def cancel(self, order_id: int, at: datetime) -> bool:
+        """Mark a placed order cancelled, atomically; False if it was not placed.
+
+        Of two concurrent cancellations exactly one wins, so stock is returned once.
+        """
+        ...
 
     async def list_for_user(self, user_id: int, page: PageRequest) -> Slice[Order]:
         """The user's orders, newest first (by descending id)."""

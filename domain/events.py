@@ -1,4 +1,8 @@
-"""Things that happened which other parts of the system react to (e-mail, for one)."""
+"""Things that happened which other parts of the system react to (e-mail, for one).
+
+Events carry ids rather than whole entities: whoever reacts later loads what it
+needs as it is then (the customer's current e-mail address, say).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ class UserRegistered:
 class OrderPlaced:
     order_id: int
     user_id: int
-    email: str
     lines: tuple[tuple[str, int, Decimal], ...]
     """(product name, quantity, line total) per line."""
     total: Decimal
@@ -27,7 +30,6 @@ class OrderPlaced:
 class OrderCancelled:
     order_id: int
     user_id: int
-    email: str
     total: Decimal
 
 

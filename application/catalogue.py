@@ -1,0 +1,246 @@
+"""The product catalogue: what superusers curate and everybody browses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from application.changes import UNSET, Unset, changed
+from application.pagination import (
+    KeysetPosition,
+    Page,
+    page_from_slice,
+    page_request,
+)
+from application.ports import Clock, ProductQuery, ProductSort, UnitOfWork, UnitOfWorkFactory
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.ids import NEW_ID
+from domain.products import Product, ProductDetails, numbered_slug, slugify
+
+SEARCH_MAX_LENGTH = 200
+# Two requests may pick the same free slug; the database's unique index refuses the
+# second, which then picks again. More than a handful of such races means something
+# else is wrong.
+SLUG_ATTEMPTS = 5
+
+
+async def load_product(uow: UnitOfWork, product_id: int) -> Product:
+    product = await uow.products.get(product_id)
+    if product is None:
+        raise NotFound(f"Product {product_id} not found")
+    return product
+
+
+class CreateProduct:
+    """Add a product with a unique slug made from its name (``red-shirt``, ``red-shirt-2``...)."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def execute(self, details: ProductDetails) -> Product:
+        base = slugify(details.name)
+        for attempt in range(1, SLUG_ATTEMPTS + 1):
+            now = self._clock.now()
+            try:
+                async with self._uow() as uow:
+                    slug = numbered_slug(base, await uow.products.slugs_like(base))
+                    product = await uow.products.add(
+                        Product(
+                            id=NEW_ID,
+                            slug=slug,
+                            created_at=now,
+                            updated_at=now,
+                            name=details.name,
+                            description=details.description,
+                            price=details.price,
+                            stock=details.stock,
+                            category=details.category,
+                            image_url=details.image_url,
+                        )
+                    )
+                    await uow.commit()
+                    return product
+            except Conflict:
+                if attempt == SLUG_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def apply_details(product: Product, details: ProductDetails) -> None:
+    product.name = details.name
+    product.description = details.description
+    product.price = details.price
+    product.stock = details.stock
+    product.category = details.category
+    product.image_url = details.image_url
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceProductCommand:
+    product_id: int
+    details: ProductDetails
+
+
+class ReplaceProduct:
+    """Replace every client-settable field; the slug stays, so links keep working."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def execute(self, command: ReplaceProductCommand) -> Product:
+        async with self._uow() as uow:
+            product = await load_product(uow, command.product_id)
+            apply_details(product, command.details)
+            product.updated_at = self._clock.now()
+            await uow.products.update(product)
+            await uow.commit()
+        return product
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateProductCommand:
+    product_id: int
+    name: str | Unset = UNSET
+    description: str | Unset | None = UNSET
+    price: Decimal | Unset = UNSET
+    stock: int | Unset = UNSET
+    category: str | Unset = UNSET
+    image_url: str | Unset | None = UNSET
+
+
+class UpdateProduct:
+    """Change only the fields given; the result is validated as a whole."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def execute(self, command: UpdateProductCommand) -> Product:
+        async with self._uow() as uow:
+            product = await load_product(uow, command.product_id)
+            details = ProductDetails.checked(
+                name=changed(command.name, product.name),
+                description=changed(command.description, product.description),
+                price=changed(command.price, product.price),
+                stock=changed(command.stock, product.stock),
+                category=changed(command.category, product.category),
+                image_url=changed(command.image_url, product.image_url),
+            )
+            apply_details(product, details)
+            product.updated_at = self._clock.now()
+            await uow.products.update(product)
+            await uow.commit()
+        return product
+
+
+class DeleteProduct:
+    """Take a product out of the catalogue; orders that hold it keep their lines."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def execute(self, product_id: int) -> None:
+        async with self._uow() as uow:
+            if not await uow.products.archive(product_id, self._clock.now()):
+                raise NotFound(f"Product {product_id} not found")
+            await uow.commit()
+
+
+class GetProduct:
+    """One catalogue product by id."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, product_id: int) -> Product:
+        async with self._uow() as uow:
+            return await load_product(uow, product_id)
+
+
+class GetProductBySlug:
+    """One catalogue product by slug."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, slug: str) -> Product:
+        async with self._uow() as uow:
+            product = await uow.products.get_by_slug(slug)
+        if product is None:
+            raise NotFound(f"Product '{slug}' not found")
+        return product
+
+
+@dataclass(frozen=True, slots=True)
+class ListProductsCommand:
+    skip: int = 0
+    limit: int = 20
+    after: str | None = None
+    category: str | None = None
+    q: str | None = None
+    sort: str = "id"
+
+
+PositionOfProduct = Callable[[Product], KeysetPosition]
+
+
+def product_position(sort: ProductSort) -> PositionOfProduct:
+    """How to read the keyset position of a product under ``sort``."""
+    field = sort.field
+    if field == "id":
+        return lambda product: KeysetPosition(value=None, id=product.id)
+    if field == "name":
+        return lambda product: KeysetPosition(value=product.name, id=product.id)
+    if field == "price":
+        return lambda product: KeysetPosition(value=str(product.price), id=product.id)
+    return lambda product: KeysetPosition(value=product.created_at.isoformat(), id=product.id)
+
+
+def check_position(sort: ProductSort, position: KeysetPosition) -> None:
+    """Refuse a cursor whose value cannot be a value of the sort column."""
+    value = position.value
+    try:
+        if sort.field == "id":
+            valid = value is None
+        elif value is None:
+            valid = False
+        elif sort.field == "price":
+            valid = Decimal(value).is_finite()
+        elif sort.field == "created_at":
+            valid = datetime.fromisoformat(value).tzinfo is not None
+        else:
+            valid = True
+    except (InvalidOperation, ValueError):
+        valid = False
+    if not valid:
+        raise InvalidInput("after is not a valid cursor for this list", field="query.after")
+
+
+class ListProducts:
+    """A page of the catalogue, filtered, searched and sorted; by offset or by cursor."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, command: ListProductsCommand) -> Page[Product]:
+        try:
+            sort = ProductSort(command.sort)
+        except ValueError:
+            allowed = ", ".join(s.value for s in ProductSort)
+            raise InvalidInput(f"sort must be one of {allowed}", field="query.sort") from None
+        if command.q is not None and len(command.q) > SEARCH_MAX_LENGTH:
+            raise InvalidInput(f"q must be at most {SEARCH_MAX_LENGTH} characters", field="query.q")
+        page = page_request(command.skip, command.limit, command.after, sort.value)
+        if page.after is not None:
+            check_position(sort, page.after)
+        query = ProductQuery(
+            page=page, category=command.category or None, search=command.q or None, sort=sort
+        )
+        async with self._uow() as uow:
+            found = await uow.products.list_page(query)
+        return page_from_slice(found, page, sort.value, product_position(sort))

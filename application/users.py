@@ -1,0 +1,258 @@
+"""A user's own profile and statistics, and the superuser's administration of users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.auth import check_full_name
+from application.changes import UNSET, Unset, changed
+from application.pagination import (
+    MAX_PAGE_SIZE,
+    KeysetPosition,
+    Page,
+    page_from_slice,
+    page_request,
+)
+from application.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
+from domain.errors import InvalidInput, NotFound, PermissionDenied
+from domain.ids import NEW_ID
+from domain.orders import UserStats
+from domain.users import User, check_password_rules, normalise_email
+
+USERS_SORT = "id"
+
+
+async def load_user(uow: UnitOfWork, user_id: int) -> User:
+    user = await uow.users.get(user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} not found")
+    return user
+
+
+class GetProfile:
+    """The caller's own account."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, user_id: int) -> User:
+        async with self._uow() as uow:
+            return await load_user(uow, user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateProfileCommand:
+    user_id: int
+    full_name: str | Unset | None = UNSET
+    email: str | Unset = UNSET
+    password: str | Unset = UNSET
+    current_password: str | None = None
+
+
+class UpdateProfile:
+    """Change one's own name, e-mail or password; the last two need the current password.
+
+    A new password also ends every outstanding access token of the account.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+
+    async def execute(self, command: UpdateProfileCommand) -> User:
+        full_name = command.full_name
+        if full_name is not UNSET:
+            check_full_name(full_name)
+        email = None if command.email is UNSET else normalise_email(command.email)
+        new_hash = None
+        if command.password is not UNSET:
+            check_password_rules(command.password)
+        sensitive = email is not None or command.password is not UNSET
+
+        async with self._uow() as uow:
+            user = await load_user(uow, command.user_id)
+        if sensitive:
+            await self._check_current_password(user, command.current_password)
+        if command.password is not UNSET:
+            new_hash = await self._hasher.hash(command.password)
+
+        now = self._clock.now()
+        async with self._uow() as uow:
+            user = await load_user(uow, command.user_id)
+            if full_name is not UNSET:
+                user.full_name = full_name
+            if email is not None:
+                user.email = email
+            if new_hash is not None:
+                user.hashed_password = new_hash
+                user.revoke_access_tokens(now)
+            user.updated_at = now
+            await uow.users.update(user)
+            await uow.commit()
+        return user
+
+    async def _check_current_password(self, user: User, current_password: str | None) -> None:
+        if current_password is None:
+            raise InvalidInput(
+                "current_password is required to change the e-mail or password",
+                field="current_password",
+            )
+        check = await self._hasher.verify(current_password, user.hashed_password)
+        if not check.valid:
+            raise PermissionDenied("The current password is not correct")
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileWithStats:
+    user: User
+    stats: UserStats
+
+
+class GetUserStats:
+    """The caller's account with the count and sum of their placed (not cancelled) orders."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, user_id: int) -> ProfileWithStats:
+        async with self._uow() as uow:
+            user = await load_user(uow, user_id)
+            stats = await uow.orders.stats_for_user(user_id)
+        return ProfileWithStats(user=user, stats=stats)
+
+
+@dataclass(frozen=True, slots=True)
+class ListUsersCommand:
+    page: int = 1
+    size: int = 20
+    after: str | None = None
+
+
+class ListUsers:
+    """Every account by id, a page at a time (superusers only, enforced at the edge)."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, command: ListUsersCommand) -> Page[User]:
+        if command.page < 1:
+            raise InvalidInput("page must be 1 or more", field="query.page")
+        if not 1 <= command.size <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"size must be 1 to {MAX_PAGE_SIZE}", field="query.size")
+        skip = (command.page - 1) * command.size
+        page = page_request(skip, command.size, command.after, USERS_SORT)
+        async with self._uow() as uow:
+            found = await uow.users.list_page(page)
+        return page_from_slice(found, page, USERS_SORT, user_position)
+
+
+def user_position(user: User) -> KeysetPosition:
+    return KeysetPosition(value=None, id=user.id)
+
+
+class GetUser:
+    """One account by id."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, user_id: int) -> User:
+        async with self._uow() as uow:
+            return await load_user(uow, user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AdminUpdateUserCommand:
+    user_id: int
+    full_name: str | Unset | None = UNSET
+    is_active: bool | Unset = UNSET
+    is_superuser: bool | Unset = UNSET
+
+
+class AdminUpdateUser:
+    """A superuser changes another account's name, activity or rank.
+
+    Deactivating, reactivating, promoting or demoting ends the account's
+    outstanding access tokens, so the change holds at once.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def execute(self, command: AdminUpdateUserCommand) -> User:
+        if command.full_name is not UNSET:
+            check_full_name(command.full_name)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            user = await load_user(uow, command.user_id)
+            user.full_name = changed(command.full_name, user.full_name)
+            is_active = changed(command.is_active, user.is_active)
+            is_superuser = changed(command.is_superuser, user.is_superuser)
+            if (is_active, is_superuser) != (user.is_active, user.is_superuser):
+                user.is_active, user.is_superuser = is_active, is_superuser
+                user.revoke_access_tokens(now)
+            user.updated_at = now
+            await uow.users.update(user)
+            await uow.commit()
+        return user
+
+
+class DeactivateUser:
+    """Close an account: it can no longer log in, its tokens stop working, its orders stay."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def execute(self, user_id: int) -> None:
+        async with self._uow() as uow:
+            user = await load_user(uow, user_id)
+            user.deactivate(self._clock.now())
+            await uow.users.update(user)
+            await uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class CreateSuperuserCommand:
+    email: str
+    password: str
+
+
+class CreateSuperuser:
+    """Create a superuser, or promote (and re-password) an existing account."""
+
+    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+
+    async def execute(self, command: CreateSuperuserCommand) -> User:
+        email = normalise_email(command.email)
+        check_password_rules(command.password)
+        hashed = await self._hasher.hash(command.password)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(email)
+            if user is None:
+                user = await uow.users.add(
+                    User(
+                        id=NEW_ID,
+                        email=email,
+                        hashed_password=hashed,
+                        full_name=None,
+                        is_active=True,
+                        is_superuser=True,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                user.hashed_password = hashed
+                user.is_active = True
+                user.is_superuser = True
+                user.revoke_access_tokens(now)
+                await uow.users.update(user)
+            await uow.commit()
+        return user
