@@ -184,6 +184,75 @@ class IdempotencyKeyRepository(Protocol):
         ...
 
 
+# --- outbox and e-mail ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """An event waiting to be acted on, as the dispatcher sees it."""
+
+    id: int
+    event: DomainEvent
+    attempts: int
+    """Delivery attempts that failed so far."""
+    created_at: datetime
+
+
+class OutboxRepository(Protocol):
+    """Events written in the transaction that caused them, delivered at least once.
+
+    Events reach the outbox through :meth:`UnitOfWork.record`; this repository is the
+    dispatcher's side.
+    """
+
+    async def claim(self, limit: int, now: datetime, lease_until: datetime) -> list[OutboxMessage]:
+        """Lease up to ``limit`` due messages, oldest first, until ``lease_until``.
+
+        A message leased by another dispatcher is skipped, not waited for (``FOR UPDATE
+        SKIP LOCKED`` on PostgreSQL); a lease that ran out (its dispatcher died) makes
+        the message due again.
+        """
+        ...
+
+    async def mark_delivered(self, message_id: int, at: datetime) -> None: ...
+
+    async def retry_later(self, message_id: int, error: str, not_before: datetime) -> None:
+        """Count a failed attempt, release the lease and make it due at ``not_before``."""
+        ...
+
+    async def mark_failed(self, message_id: int, error: str, at: datetime) -> None:
+        """Park the message for an operator: it is not tried again."""
+        ...
+
+    async def purge_delivered(self, before: datetime) -> int:
+        """Delete messages delivered before the given time."""
+        ...
+
+    async def count_by_status(self) -> dict[str, int]:
+        """How many messages are pending, delivered and failed (for operators and tests)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class EmailMessage:
+    to: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    """Stable per outbox message, so a duplicate delivery is recognisable."""
+
+
+class MailDeliveryError(Exception):
+    """The message could not be handed to the mail server; it may succeed later."""
+
+
+class Mailer(Protocol):
+    async def send(self, message: EmailMessage) -> None:
+        """Hand the message over, within a bounded time; raise ``MailDeliveryError``."""
+        ...
+
+
 # --- transactions -----------------------------------------------------------------------
 
 
@@ -199,6 +268,7 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     refresh_tokens: RefreshTokenRepository
     idempotency_keys: IdempotencyKeyRepository
+    outbox: OutboxRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -287,12 +357,17 @@ __all__ = [
     "AccessClaims",
     "Clock",
     "DependencyUnavailable",
+    "EmailMessage",
     "IdempotencyKeyRepository",
     "IdempotencyRecord",
     "IssuedAccessToken",
     "KeysetPosition",
     "LoginThrottle",
+    "MailDeliveryError",
+    "Mailer",
     "OrderRepository",
+    "OutboxMessage",
+    "OutboxRepository",
     "PasswordCheck",
     "PasswordHasher",
     "ProductQuery",

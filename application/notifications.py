@@ -1,0 +1,220 @@
+"""What to send when something happens, and the delivery of the outbox.
+
+Events are written to the outbox in the transaction that caused them; a dispatcher
+(:class:`DeliverOutbox`, run in a loop by the API process or ``storefront worker``)
+turns each into an e-mail and hands it to the mailer. Delivery is at least once:
+a message is marked delivered only after the mail server took it.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from application.ports import (
+    Clock,
+    EmailMessage,
+    MailDeliveryError,
+    Mailer,
+    OutboxMessage,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from domain.events import DomainEvent, OrderCancelled, OrderPlaced, UserRegistered
+
+logger = logging.getLogger(__name__)
+
+SHOP_NAME = "Storefront"
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """An e-mail before it is addressed: subject and both bodies."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount.quantize(Decimal('0.01'))}"
+
+
+def _html_page(title: str, paragraphs: list[str], table: str = "") -> str:
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"</head><body><h1>{html.escape(title)}</h1>{body}{table}</body></html>"
+    )
+
+
+def welcome_letter(event: UserRegistered) -> Letter:
+    greeting = f"Hello {event.full_name}," if event.full_name else "Hello,"
+    lines = [
+        greeting,
+        f"welcome to {SHOP_NAME}. Your account for {event.email} is ready.",
+        "If you did not create it, you can ignore this message.",
+    ]
+    title = f"Welcome to {SHOP_NAME}"
+    return Letter(subject=title, text="\n\n".join(lines) + "\n", html=_html_page(title, lines))
+
+
+def order_placed_letter(event: OrderPlaced) -> Letter:
+    title = f"Your order #{event.order_id} is confirmed"
+    text_lines = [
+        f"  {quantity} x {name}: {_money(line_total)}" for name, quantity, line_total in event.lines
+    ]
+    text = (
+        f"Thank you for your order #{event.order_id}.\n\n"
+        + "\n".join(text_lines)
+        + f"\n\nTotal: {_money(event.total)}\n"
+    )
+    rows = "".join(
+        f"<tr><td>{quantity}</td><td>{html.escape(name)}</td><td>{_money(line_total)}</td></tr>"
+        for name, quantity, line_total in event.lines
+    )
+    table = (
+        "<table><thead><tr><th>Qty</th><th>Product</th><th>Amount</th></tr></thead>"
+        f'<tbody>{rows}</tbody><tfoot><tr><td colspan="2">Total</td>'
+        f"<td>{_money(event.total)}</td></tr></tfoot></table>"
+    )
+    return Letter(
+        subject=title,
+        text=text,
+        html=_html_page(title, [f"Thank you for your order #{event.order_id}."], table),
+    )
+
+
+def order_cancelled_letter(event: OrderCancelled) -> Letter:
+    title = f"Your order #{event.order_id} is cancelled"
+    lines = [
+        f"Your order #{event.order_id} of {_money(event.total)} has been cancelled.",
+        "Nothing will be charged for it.",
+    ]
+    return Letter(subject=title, text="\n\n".join(lines) + "\n", html=_html_page(title, lines))
+
+
+async def address_of(uow: UnitOfWork, event: DomainEvent) -> str | None:
+    """Where the e-mail for an event goes: the customer's address as it is now."""
+    if isinstance(event, UserRegistered):
+        return event.email
+    user = await uow.users.get(event.user_id)
+    return None if user is None else user.email
+
+
+def letter_for(event: DomainEvent) -> Letter:
+    if isinstance(event, UserRegistered):
+        return welcome_letter(event)
+    if isinstance(event, OrderPlaced):
+        return order_placed_letter(event)
+    return order_cancelled_letter(event)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, up to a number of attempts."""
+
+    max_attempts: int = 8
+    base_delay: timedelta = timedelta(seconds=5)
+    max_delay: timedelta = timedelta(hours=1)
+
+    def delay(self, failed_attempts: int, jitter: float) -> timedelta:
+        """``jitter`` in [0, 1): spreads retries so recovering servers are not stampeded."""
+        ceiling: timedelta = min(self.max_delay, self.base_delay * 2 ** (failed_attempts - 1))
+        return max(timedelta(seconds=1), ceiling * jitter)
+
+
+class DeliverOutbox:
+    """One pass of the dispatcher: claim a batch of due messages and deliver each."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        mailer: Mailer,
+        clock: Clock,
+        *,
+        message_domain: str = "storefront.invalid",
+        batch_size: int = 50,
+        lease: timedelta = timedelta(minutes=5),
+        retry: RetryPolicy | None = None,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._uow = uow
+        self._mailer = mailer
+        self._clock = clock
+        self._message_domain = message_domain
+        self._batch_size = batch_size
+        self._lease = lease
+        self._retry = retry or RetryPolicy()
+        self._jitter = jitter
+
+    async def execute(self) -> int:
+        """Deliver what is due now; return how many messages were delivered."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            batch = await uow.outbox.claim(self._batch_size, now, now + self._lease)
+            addressed = [(message, await address_of(uow, message.event)) for message in batch]
+            await uow.commit()
+        delivered = 0
+        for message, address in addressed:
+            delivered += await self._deliver(message, address)
+        return delivered
+
+    async def _deliver(self, message: OutboxMessage, address: str | None) -> int:
+        if address is None:
+            await self._settle(message, failed="the recipient no longer exists", final=True)
+            return 0
+        letter = letter_for(message.event)
+        email = EmailMessage(
+            to=address,
+            subject=letter.subject,
+            text=letter.text,
+            html=letter.html,
+            message_id=f"<outbox-{message.id}@{self._message_domain}>",
+        )
+        try:
+            await self._mailer.send(email)
+        except MailDeliveryError as error:
+            attempts = message.attempts + 1
+            final = attempts >= self._retry.max_attempts
+            logger.warning(
+                "Outbox message %s not delivered (attempt %s): %s", message.id, attempts, error
+            )
+            await self._settle(message, failed=str(error) or type(error).__name__, final=final)
+            return 0
+        await self._settle(message, failed=None, final=True)
+        return 1
+
+    async def _settle(self, message: OutboxMessage, *, failed: str | None, final: bool) -> None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if failed is None:
+                await uow.outbox.mark_delivered(message.id, now)
+            elif final:
+                await uow.outbox.mark_failed(message.id, failed, now)
+            else:
+                delay = self._retry.delay(message.attempts + 1, self._jitter())
+                await uow.outbox.retry_later(message.id, failed, now + delay)
+            await uow.commit()
+
+
+class PurgeOutbox:
+    """Delete delivered messages older than the retention period."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, retention: timedelta = timedelta(days=7)
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._retention = retention
+
+    async def execute(self) -> int:
+        async with self._uow() as uow:
+            purged = await uow.outbox.purge_delivered(self._clock.now() - self._retention)
+            await uow.commit()
+        return purged
