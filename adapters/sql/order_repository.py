@@ -1,0 +1,134 @@
+"""Orders in SQL: an order and its lines come back in one query, a page of them too."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from adapters.sql.database import Transaction
+from adapters.sql.rows import ORDER_COLUMNS, ORDER_LINE_COLUMNS, orders_from_rows
+from adapters.sql.tables import UtcDateTime, order_lines, orders
+from application.pagination import PageRequest, Slice
+from domain.orders import Order, OrderStatus, UserStats
+
+_ZERO = Decimal("0.00")
+_INSERT_ORDER = sa.insert(orders).returning(orders.c.id)
+_INSERT_ORDER_LINES = sa.insert(order_lines)
+_SELECT_ORDER = (
+    sa.select(*ORDER_COLUMNS, *ORDER_LINE_COLUMNS)
+    .join_from(orders, order_lines, order_lines.c.order_id == orders.c.id)
+    .where(orders.c.id == sa.bindparam("id"))
+    .order_by(order_lines.c.position)
+)
+_CANCEL_ORDER = (
+    sa.update(orders)
+    .where(
+        orders.c.id == sa.bindparam("order_id"),
+        orders.c.status == OrderStatus.PLACED.value,
+    )
+    .values(status=OrderStatus.CANCELLED.value, updated_at=sa.bindparam("at", type_=UtcDateTime))
+)
+_OF_USER = orders.c.user_id == sa.bindparam("user_id")
+_COUNT_FOR_USER = sa.select(sa.func.count()).select_from(orders).where(_OF_USER)
+_STATS_FOR_USER = sa.select(sa.func.count(), sa.func.sum(orders.c.total)).where(
+    _OF_USER, orders.c.status == OrderStatus.PLACED.value
+)
+
+
+def _page_statement(keyset: bool) -> sa.Select[Any]:
+    # The page of orders is cut first (limit + 1 of them), then joined to its lines,
+    # and the user's total rides along as a scalar subquery: one round trip.
+    page = sa.select(*ORDER_COLUMNS).where(_OF_USER)
+    if keyset:
+        page = page.where(orders.c.id < sa.bindparam("after_id"))
+    chosen = (
+        page.order_by(orders.c.id.desc())
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+        .subquery("page")
+    )
+    total = _COUNT_FOR_USER.scalar_subquery().label("total_count")
+    return (
+        sa.select(chosen, *ORDER_LINE_COLUMNS, total)
+        .join_from(chosen, order_lines, order_lines.c.order_id == chosen.c.id)
+        .order_by(chosen.c.id.desc(), order_lines.c.position)
+    )
+
+
+_PAGE_FOR_USER = {False: _page_statement(keyset=False), True: _page_statement(keyset=True)}
+
+
+class SqlOrderRepository:
+    """Orders and their lines in SQL; lines keep the position the customer gave them."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, order: Order) -> Order:
+        result = await self._tx.execute(
+            _INSERT_ORDER,
+            {
+                "user_id": order.user_id,
+                "status": order.status.value,
+                "total": order.total,
+                "created_at": order.created_at,
+                "updated_at": order.updated_at,
+            },
+        )
+        order_id = result.scalar_one()
+        await self._tx.execute(
+            _INSERT_ORDER_LINES,
+            [
+                {
+                    "order_id": order_id,
+                    "product_id": line.product_id,
+                    "position": position,
+                    "product_name": line.product_name,
+                    "unit_price": line.unit_price,
+                    "quantity": line.quantity,
+                }
+                for position, line in enumerate(order.lines)
+            ],
+        )
+        return Order(
+            id=order_id,
+            user_id=order.user_id,
+            status=order.status,
+            lines=order.lines,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+        )
+
+    async def get(self, order_id: int) -> Order | None:
+        found = orders_from_rows(await self._tx.execute(_SELECT_ORDER, {"id": order_id}))
+        return found[0] if found else None
+
+    async def cancel(self, order_id: int, at: datetime) -> bool:
+        result = await self._tx.execute(_CANCEL_ORDER, {"order_id": order_id, "at": at})
+        return result.rowcount == 1
+
+    async def list_for_user(self, user_id: int, page: PageRequest) -> Slice[Order]:
+        params: dict[str, Any] = {"user_id": user_id, "limit": page.limit + 1}
+        if page.after is not None:
+            params["after_id"] = page.after.id
+            params["offset"] = 0
+        else:
+            params["offset"] = page.skip
+        rows = (await self._tx.execute(_PAGE_FOR_USER[page.after is not None], params)).all()
+        if rows:
+            total = rows[0].total_count
+        elif page.after is None and page.skip == 0:
+            total = 0
+        else:
+            total = (await self._tx.execute(_COUNT_FOR_USER, params)).scalar_one()
+        found = orders_from_rows(rows)
+        return Slice(items=found[: page.limit], total=total, has_more=len(found) > page.limit)
+
+    async def stats_for_user(self, user_id: int) -> UserStats:
+        row = (await self._tx.execute(_STATS_FOR_USER, {"user_id": user_id})).one()
+        return UserStats(order_count=row[0], total_spent=row[1] or _ZERO)

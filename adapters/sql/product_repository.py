@@ -1,0 +1,277 @@
+"""The catalogue in SQL: one statement per page (rows and total), stock taken atomically."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapters.sql.database import Transaction
+from adapters.sql.failures import is_unique_violation
+from adapters.sql.rows import PRODUCT_COLUMNS, product_from_row, product_values
+from adapters.sql.tables import UtcDateTime, products
+from application.pagination import KeysetPosition, Slice
+from application.ports import ProductQuery, ProductSort
+from domain.errors import Conflict, InvalidInput
+from domain.products import Product
+
+_IN_CATALOGUE = products.c.archived_at.is_(None)
+_AT = sa.bindparam("at", type_=UtcDateTime)
+
+_INSERT_PRODUCT = {
+    True: postgresql.insert(products).on_conflict_do_nothing().returning(products.c.id),
+    False: sqlite.insert(products).on_conflict_do_nothing().returning(products.c.id),
+}
+_SELECT_PRODUCT = sa.select(*PRODUCT_COLUMNS).where(
+    products.c.id == sa.bindparam("id"), _IN_CATALOGUE
+)
+_SELECT_PRODUCT_BY_SLUG = sa.select(*PRODUCT_COLUMNS).where(
+    products.c.slug == sa.bindparam("slug"), _IN_CATALOGUE
+)
+_SELECT_PRODUCTS_POSTGRESQL = sa.select(*PRODUCT_COLUMNS).where(
+    products.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer))),
+    _IN_CATALOGUE,
+)
+_SELECT_PRODUCTS_SQLITE = sa.select(*PRODUCT_COLUMNS).where(
+    products.c.id.in_(sa.bindparam("ids", expanding=True)), _IN_CATALOGUE
+)
+_SELECT_SLUGS_LIKE = sa.select(products.c.slug).where(
+    sa.or_(
+        products.c.slug == sa.bindparam("base"),
+        products.c.slug.like(sa.bindparam("prefix"), escape="\\"),
+    )
+)
+_UPDATE_PRODUCT = (
+    sa.update(products)
+    .where(products.c.id == sa.bindparam("product_id"), _IN_CATALOGUE)
+    .values(
+        {
+            column: sa.bindparam(column)
+            for column in (
+                "name",
+                "slug",
+                "description",
+                "price",
+                "stock",
+                "category",
+                "image_url",
+                "updated_at",
+            )
+        }
+    )
+)
+_ARCHIVE_PRODUCT = (
+    sa.update(products)
+    .where(products.c.id == sa.bindparam("product_id"), _IN_CATALOGUE)
+    .values(archived_at=_AT, updated_at=_AT)
+)
+_QUANTITY = sa.bindparam("quantity", type_=sa.Integer)
+_RESERVE_STOCK = (
+    sa.update(products)
+    .where(
+        products.c.id == sa.bindparam("product_id"),
+        products.c.stock >= _QUANTITY,
+        _IN_CATALOGUE,
+    )
+    .values(stock=products.c.stock - _QUANTITY, updated_at=_AT)
+)
+_RELEASE_STOCK = (
+    sa.update(products)
+    .where(products.c.id == sa.bindparam("product_id"))
+    .values(stock=products.c.stock + _QUANTITY, updated_at=_AT)
+)
+
+_SLUG_NUMBER = re.compile(r"-[0-9]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def like_escape(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern with ``ESCAPE '\\'``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _catalogue_filters(by_category: bool, by_search: bool) -> list[sa.ColumnElement[bool]]:
+    filters: list[sa.ColumnElement[bool]] = [_IN_CATALOGUE]
+    if by_category:
+        filters.append(products.c.category == sa.bindparam("category"))
+    if by_search:
+        # Both databases fold ASCII only in lower(); the pattern is folded the same way.
+        filters.append(sa.func.lower(products.c.name).like(sa.bindparam("pattern"), escape="\\"))
+    return filters
+
+
+@functools.cache
+def _catalogue_page(
+    sort: ProductSort, by_category: bool, by_search: bool, keyset: bool
+) -> sa.Select[Any]:
+    """The page statement for one shape of query, built and compiled once."""
+    filters = _catalogue_filters(by_category, by_search)
+    total = (
+        sa.select(sa.func.count()).select_from(products).where(*filters).scalar_subquery()
+    ).label("total_count")
+    column = products.c.id if sort is ProductSort.ID else products.c[sort.field]
+    after_id = sa.bindparam("after_id", type_=sa.Integer)
+    if keyset:
+        if sort is ProductSort.ID:
+            beyond = products.c.id < after_id if sort.descending else products.c.id > after_id
+            filters.append(beyond)
+        else:
+            mine = sa.tuple_(column, products.c.id)
+            mark = sa.tuple_(sa.bindparam("after_value", type_=column.type), after_id)
+            filters.append(mine < mark if sort.descending else mine > mark)
+    if sort is ProductSort.ID:
+        order_by = [products.c.id.desc() if sort.descending else products.c.id]
+    elif sort.descending:
+        order_by = [column.desc(), products.c.id.desc()]
+    else:
+        order_by = [column, products.c.id]
+    return (
+        sa.select(*PRODUCT_COLUMNS, total)
+        .where(*filters)
+        .order_by(*order_by)
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
+
+
+@functools.cache
+def _catalogue_count(by_category: bool, by_search: bool) -> sa.Select[Any]:
+    filters = _catalogue_filters(by_category, by_search)
+    return sa.select(sa.func.count()).select_from(products).where(*filters)
+
+
+def position_value(sort: ProductSort, position: KeysetPosition) -> Any:
+    """The sort column's value from a keyset position's text; a bad one is refused."""
+    if sort is ProductSort.ID:
+        return None
+    invalid = InvalidInput("after is not a valid cursor for this list", field="query.after")
+    if position.value is None:
+        raise invalid
+    field = sort.field
+    try:
+        if field == "price":
+            price = Decimal(position.value)
+            if not price.is_finite():
+                raise invalid
+            return price
+        if field == "created_at":
+            moment = datetime.fromisoformat(position.value)
+            if moment.tzinfo is None:
+                raise invalid
+            return moment
+    except (InvalidOperation, ValueError):
+        raise invalid from None
+    return position.value
+
+
+class SqlProductRepository:
+    """Products in SQL; archived rows stay (orders point at them) but leave the catalogue."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, product: Product) -> Product:
+        result = await self._tx.execute(
+            _INSERT_PRODUCT[self._tx.is_postgresql], product_values(product)
+        )
+        product_id = result.scalar()
+        if product_id is None:
+            raise Conflict(f"Slug {product.slug!r} is already taken")
+        return Product(id=product_id, **product_values(product))
+
+    async def get(self, product_id: int) -> Product | None:
+        row = (await self._tx.execute(_SELECT_PRODUCT, {"id": product_id})).first()
+        return product_from_row(row) if row is not None else None
+
+    async def get_by_slug(self, slug: str) -> Product | None:
+        row = (await self._tx.execute(_SELECT_PRODUCT_BY_SLUG, {"slug": slug})).first()
+        return product_from_row(row) if row is not None else None
+
+    async def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
+        if not product_ids:
+            return {}
+        statement = (
+            _SELECT_PRODUCTS_POSTGRESQL if self._tx.is_postgresql else _SELECT_PRODUCTS_SQLITE
+        )
+        result = await self._tx.execute(statement, {"ids": list(product_ids)})
+        return {row.id: product_from_row(row) for row in result}
+
+    async def slugs_like(self, base: str) -> set[str]:
+        result = await self._tx.execute(
+            _SELECT_SLUGS_LIKE, {"base": base, "prefix": like_escape(base) + "-%"}
+        )
+        return {
+            slug
+            for slug in result.scalars()
+            if slug == base
+            or (slug.startswith(base) and _SLUG_NUMBER.fullmatch(slug, len(base)) is not None)
+        }
+
+    async def update(self, product: Product) -> None:
+        values = product_values(product)
+        del values["created_at"]
+        values["product_id"] = product.id
+        try:
+            await self._tx.execute(_UPDATE_PRODUCT, values)
+        except sa_exc.IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise Conflict(f"Slug {product.slug!r} is already taken") from None
+            raise
+
+    async def archive(self, product_id: int, at: datetime) -> bool:
+        result = await self._tx.execute(_ARCHIVE_PRODUCT, {"product_id": product_id, "at": at})
+        return result.rowcount == 1
+
+    async def list_page(self, query: ProductQuery) -> Slice[Product]:
+        page = query.page
+        by_category = query.category is not None
+        by_search = bool(query.search)
+        params: dict[str, Any] = {"limit": page.limit + 1}
+        if by_category:
+            params["category"] = query.category
+        if by_search:
+            assert query.search is not None
+            params["pattern"] = "%" + like_escape(query.search.translate(_ASCII_LOWER)) + "%"
+        keyset = page.after is not None
+        if page.after is not None:
+            params["offset"] = 0
+            params["after_id"] = page.after.id
+            if query.sort is not ProductSort.ID:
+                params["after_value"] = position_value(query.sort, page.after)
+        else:
+            params["offset"] = page.skip
+        statement = _catalogue_page(query.sort, by_category, by_search, keyset)
+        rows = (await self._tx.execute(statement, params)).all()
+        if rows:
+            total = rows[0].total_count
+        elif not keyset and page.skip == 0:
+            total = 0
+        else:
+            # Past the last row there is no row to carry the total.
+            count = _catalogue_count(by_category, by_search)
+            total = (await self._tx.execute(count, params)).scalar_one()
+        return Slice(
+            items=[product_from_row(row) for row in rows[: page.limit]],
+            total=total,
+            has_more=len(rows) > page.limit,
+        )
+
+    async def reserve_stock(self, product_id: int, quantity: int, at: datetime) -> bool:
+        result = await self._tx.execute(
+            _RESERVE_STOCK, {"product_id": product_id, "quantity": quantity, "at": at}
+        )
+        return result.rowcount == 1
+
+    async def release_stock(self, product_id: int, quantity: int, at: datetime) -> None:
+        await self._tx.execute(
+            _RELEASE_STOCK, {"product_id": product_id, "quantity": quantity, "at": at}
+        )

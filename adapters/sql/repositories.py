@@ -1,0 +1,304 @@
+"""SQL repositories for users, refresh tokens and idempotency keys; the catalogue and
+orders live in their own modules and are re-exported here.
+
+Statements are built once at import time with named bind parameters, so the hot
+paths pay neither for building nor for compiling SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapters.sql.database import Transaction
+from adapters.sql.failures import is_unique_violation
+from adapters.sql.order_repository import SqlOrderRepository
+from adapters.sql.product_repository import SqlProductRepository
+from adapters.sql.rows import (
+    REFRESH_TOKEN_COLUMNS,
+    USER_COLUMNS,
+    refresh_token_from_row,
+    user_from_row,
+    user_values,
+)
+from adapters.sql.tables import UtcDateTime, idempotency_keys, refresh_tokens, users
+from application.pagination import PageRequest, Slice
+from application.ports import IdempotencyRecord
+from domain.errors import Conflict
+from domain.sessions import RefreshToken
+from domain.users import User
+
+EMAIL_TAKEN = "E-mail already registered"
+IDEMPOTENCY_KEY_USED = "Idempotency key already used"
+
+# --- users --------------------------------------------------------------------------------
+
+# ON CONFLICT DO NOTHING turns a taken e-mail into "no row returned" instead of an error,
+# which on PostgreSQL would abort the whole transaction.
+_INSERT_USER = {
+    True: postgresql.insert(users).on_conflict_do_nothing().returning(users.c.id),
+    False: sqlite.insert(users).on_conflict_do_nothing().returning(users.c.id),
+}
+_SELECT_USER = sa.select(*USER_COLUMNS).where(users.c.id == sa.bindparam("id"))
+_SELECT_USER_BY_EMAIL = sa.select(*USER_COLUMNS).where(
+    sa.func.lower(users.c.email) == sa.func.lower(sa.bindparam("email", type_=sa.String))
+)
+_UPDATE_USER = (
+    sa.update(users)
+    .where(users.c.id == sa.bindparam("user_id"))
+    .values(
+        {
+            column: sa.bindparam(column)
+            for column in (
+                "email",
+                "hashed_password",
+                "full_name",
+                "is_active",
+                "is_superuser",
+                "token_version",
+                "updated_at",
+            )
+        }
+    )
+)
+_USER_TOTAL = sa.select(sa.func.count()).select_from(users).scalar_subquery().label("total_count")
+_USER_PAGE = (
+    sa.select(*USER_COLUMNS, _USER_TOTAL)
+    .order_by(users.c.id)
+    .limit(sa.bindparam("limit"))
+    .offset(sa.bindparam("offset"))
+)
+_USER_PAGE_AFTER = _USER_PAGE.where(users.c.id > sa.bindparam("after_id"))
+_COUNT_USERS = sa.select(sa.func.count()).select_from(users)
+
+
+class SqlUserRepository:
+    """Users in SQL; e-mails are unique whatever their case (a unique index on lower(email))."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, user: User) -> User:
+        result = await self._tx.execute(_INSERT_USER[self._tx.is_postgresql], user_values(user))
+        user_id = result.scalar()
+        if user_id is None:
+            raise Conflict(EMAIL_TAKEN)
+        return _with_id(user, user_id)
+
+    async def get(self, user_id: int) -> User | None:
+        row = (await self._tx.execute(_SELECT_USER, {"id": user_id})).first()
+        return user_from_row(row) if row is not None else None
+
+    async def get_by_email(self, email: str) -> User | None:
+        row = (await self._tx.execute(_SELECT_USER_BY_EMAIL, {"email": email})).first()
+        return user_from_row(row) if row is not None else None
+
+    async def update(self, user: User) -> None:
+        values = user_values(user)
+        del values["created_at"]
+        values["user_id"] = user.id
+        try:
+            await self._tx.execute(_UPDATE_USER, values)
+        except sa_exc.IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise Conflict(EMAIL_TAKEN) from None
+            raise
+
+    async def list_page(self, page: PageRequest) -> Slice[User]:
+        if page.after is not None:
+            statement = _USER_PAGE_AFTER
+            params: dict[str, Any] = {"limit": page.limit + 1, "offset": 0}
+            params["after_id"] = page.after.id
+        else:
+            statement = _USER_PAGE
+            params = {"limit": page.limit + 1, "offset": page.skip}
+        rows = (await self._tx.execute(statement, params)).all()
+        if rows:
+            total = rows[0].total_count
+        elif page.after is None and page.skip == 0:
+            total = 0
+        else:
+            total = (await self._tx.execute(_COUNT_USERS)).scalar_one()
+        return Slice(
+            items=[user_from_row(row) for row in rows[: page.limit]],
+            total=total,
+            has_more=len(rows) > page.limit,
+        )
+
+
+def _with_id(user: User, user_id: int) -> User:
+    return User(id=user_id, **user_values(user))
+
+
+# --- refresh tokens -------------------------------------------------------------------------
+
+_INSERT_REFRESH_TOKEN = sa.insert(refresh_tokens)
+_SELECT_REFRESH_TOKEN = sa.select(*REFRESH_TOKEN_COLUMNS).where(
+    refresh_tokens.c.token_hash == sa.bindparam("token_hash")
+)
+_AT = sa.bindparam("at", type_=UtcDateTime)
+_SPEND_REFRESH_TOKEN = (
+    sa.update(refresh_tokens)
+    .where(
+        refresh_tokens.c.token_hash == sa.bindparam("hash"),
+        refresh_tokens.c.used_at.is_(None),
+        refresh_tokens.c.revoked_at.is_(None),
+        refresh_tokens.c.expires_at > _AT,
+    )
+    .values(used_at=_AT)
+)
+_REVOKE_FAMILY = (
+    sa.update(refresh_tokens)
+    .where(
+        refresh_tokens.c.family_id == sa.bindparam("family"),
+        refresh_tokens.c.revoked_at.is_(None),
+    )
+    .values(revoked_at=_AT)
+)
+_PURGE_REFRESH_TOKENS = sa.delete(refresh_tokens).where(
+    sa.or_(
+        refresh_tokens.c.expires_at < _AT,
+        refresh_tokens.c.used_at < _AT,
+        refresh_tokens.c.revoked_at < _AT,
+    )
+)
+
+
+class SqlRefreshTokenRepository:
+    """Refresh tokens in SQL; spending is one conditional UPDATE, so only one caller wins."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, token: RefreshToken) -> None:
+        try:
+            await self._tx.execute(
+                _INSERT_REFRESH_TOKEN,
+                {
+                    "token_hash": token.token_hash,
+                    "family_id": token.family_id,
+                    "user_id": token.user_id,
+                    "issued_at": token.issued_at,
+                    "expires_at": token.expires_at,
+                    "used_at": token.used_at,
+                    "revoked_at": token.revoked_at,
+                },
+            )
+        except sa_exc.IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise Conflict("Refresh token already stored") from None
+            raise
+
+    async def get(self, token_hash: str) -> RefreshToken | None:
+        result = await self._tx.execute(_SELECT_REFRESH_TOKEN, {"token_hash": token_hash})
+        row = result.first()
+        return refresh_token_from_row(row) if row is not None else None
+
+    async def spend(self, token_hash: str, at: datetime) -> bool:
+        result = await self._tx.execute(_SPEND_REFRESH_TOKEN, {"hash": token_hash, "at": at})
+        return result.rowcount == 1
+
+    async def revoke_family(self, family_id: str, at: datetime) -> None:
+        await self._tx.execute(_REVOKE_FAMILY, {"family": family_id, "at": at})
+
+    async def purge(self, expired_before: datetime) -> int:
+        result = await self._tx.execute(_PURGE_REFRESH_TOKENS, {"at": expired_before})
+        return result.rowcount
+
+
+# --- idempotency keys -----------------------------------------------------------------------
+
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+"""How long a claimed key stays live when ``claim`` is not told otherwise (as in the twin)."""
+
+_SELECT_IDEMPOTENCY_RECORD = sa.select(
+    idempotency_keys.c.user_id,
+    idempotency_keys.c.key,
+    idempotency_keys.c.request_hash,
+    idempotency_keys.c.order_id,
+    idempotency_keys.c.created_at,
+).where(
+    idempotency_keys.c.user_id == sa.bindparam("user_id"),
+    idempotency_keys.c.key == sa.bindparam("key"),
+    idempotency_keys.c.created_at >= sa.bindparam("not_before", type_=UtcDateTime),
+)
+
+
+def _claim_statement(dialect: Any) -> Any:
+    # An expired record is replaced in the same statement; a live one is left alone and
+    # no row comes back, which is how a reused key shows (without aborting the transaction).
+    statement = dialect.insert(idempotency_keys)
+    return statement.on_conflict_do_update(
+        index_elements=[idempotency_keys.c.user_id, idempotency_keys.c.key],
+        set_={
+            "request_hash": statement.excluded.request_hash,
+            "order_id": statement.excluded.order_id,
+            "created_at": statement.excluded.created_at,
+        },
+        where=idempotency_keys.c.created_at < sa.bindparam("not_before", type_=UtcDateTime),
+    ).returning(idempotency_keys.c.user_id)
+
+
+_CLAIM_IDEMPOTENCY_KEY = {True: _claim_statement(postgresql), False: _claim_statement(sqlite)}
+
+
+class SqlIdempotencyKeyRepository:
+    """Idempotency records in SQL, one per user and key."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def get(self, user_id: int, key: str, not_before: datetime) -> IdempotencyRecord | None:
+        result = await self._tx.execute(
+            _SELECT_IDEMPOTENCY_RECORD, {"user_id": user_id, "key": key, "not_before": not_before}
+        )
+        row = result.first()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            user_id=row.user_id,
+            key=row.key,
+            request_hash=row.request_hash,
+            order_id=row.order_id,
+            created_at=row.created_at,
+        )
+
+    async def claim(self, record: IdempotencyRecord, not_before: datetime | None = None) -> None:
+        """Store ``record``; an existing one created before ``not_before`` is replaced.
+
+        ``not_before`` defaults to ``record.created_at`` minus 24 hours.
+        """
+        if not_before is None:
+            not_before = record.created_at - IDEMPOTENCY_KEY_TTL
+        result = await self._tx.execute(
+            _CLAIM_IDEMPOTENCY_KEY[self._tx.is_postgresql],
+            {
+                "user_id": record.user_id,
+                "key": record.key,
+                "request_hash": record.request_hash,
+                "order_id": record.order_id,
+                "created_at": record.created_at,
+                "not_before": not_before,
+            },
+        )
+        if result.first() is None:
+            raise Conflict(IDEMPOTENCY_KEY_USED)
+
+
+__all__ = [
+    "SqlIdempotencyKeyRepository",
+    "SqlOrderRepository",
+    "SqlProductRepository",
+    "SqlRefreshTokenRepository",
+    "SqlUserRepository",
+]

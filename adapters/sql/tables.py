@@ -1,0 +1,220 @@
+"""The schema: SQLAlchemy Core tables on one MetaData, every index and constraint named.
+
+Alembic migrations must produce exactly this (a contract test compares them).
+Domain classes are never mapped onto these tables; ``repositories`` maps rows by hand.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database.
+
+    SQLite has no time zones: values are stored as naive UTC text and come back
+    tagged UTC. Naive datetimes are refused, because their zone is a guess.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given to a timezone-aware column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+_CENT = Decimal("0.01")
+
+
+class Money(sa.TypeDecorator[Decimal]):
+    """An exact amount with two decimal places.
+
+    ``NUMERIC(p, 2)`` on PostgreSQL. SQLite has no decimal type (it would go through
+    binary floating point), so there the amount is an integer number of cents, which
+    keeps sums, comparisons and the ``price > 0`` check exact.
+    """
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int) -> None:
+        super().__init__(precision=precision, scale=2, asdecimal=True)
+        self.precision = precision
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.BigInteger())
+        return dialect.type_descriptor(sa.Numeric(self.precision, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return int(Decimal(value).quantize(_CENT).scaleb(2))
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-2).quantize(_CENT)
+        return Decimal(value).quantize(_CENT)
+
+
+# Product names sort and compare byte-wise ("C" collation) on PostgreSQL, as they do
+# on SQLite and in the in-memory twin, so keyset cursors mean the same thing everywhere.
+_PRODUCT_NAME = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
+
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("hashed_password", sa.String(255), nullable=False),
+    sa.Column("full_name", sa.String(200), nullable=True),
+    sa.Column("is_active", sa.Boolean, nullable=False),
+    sa.Column("is_superuser", sa.Boolean, nullable=False),
+    sa.Column("token_version", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+# E-mails are stored normalised, but the index still guards against any other writer.
+sa.Index("uq_users_email_lower", sa.func.lower(users.c.email), unique=True)
+
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(128), primary_key=True),
+    sa.Column("family_id", sa.String(64), nullable=False, index=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("issued_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("used_at", UtcDateTime, nullable=True),
+    sa.Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", _PRODUCT_NAME, nullable=False),
+    sa.Column("slug", sa.String(220), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("price", Money(10), nullable=False),
+    sa.Column("stock", sa.Integer, nullable=False),
+    sa.Column("category", sa.String(100), nullable=False),
+    sa.Column("image_url", sa.String(2048), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("archived_at", UtcDateTime, nullable=True),
+    sa.CheckConstraint("price > 0", name="price_positive"),
+    sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
+)
+# (sort column, id) pairs serve both the ORDER BY and the keyset comparison.
+sa.Index(None, products.c.category, products.c.id)
+sa.Index(None, products.c.name, products.c.id)
+sa.Index(None, products.c.price, products.c.id)
+sa.Index(None, products.c.created_at, products.c.id)
+
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("total", Money(12), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint("status IN ('placed', 'cancelled')", name="status_known"),
+)
+# Leads with user_id, so it also serves the foreign key; id gives "newest first".
+sa.Index(None, orders.c.user_id, orders.c.id)
+
+
+order_lines = sa.Table(
+    "order_lines",
+    metadata,
+    sa.Column(
+        "order_id",
+        sa.Integer,
+        sa.ForeignKey("orders.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id"), primary_key=True),
+    # Lines come back in the order the customer listed them.
+    sa.Column("position", sa.SmallInteger, nullable=False),
+    sa.Column("product_name", sa.String(200), nullable=False),
+    sa.Column("unit_price", Money(10), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.CheckConstraint("quantity BETWEEN 1 AND 1000", name="quantity_range"),
+)
+sa.Index(None, order_lines.c.product_id)
+
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(128), nullable=False),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+
+__all__ = [
+    "Money",
+    "UtcDateTime",
+    "idempotency_keys",
+    "metadata",
+    "order_lines",
+    "orders",
+    "products",
+    "refresh_tokens",
+    "users",
+]

@@ -1,0 +1,98 @@
+"""The contract suite runs every test on each store: memory, SQLite and PostgreSQL.
+
+PostgreSQL uses one migrated database for the whole session, emptied (TRUNCATE ...
+RESTART IDENTITY) before each test: much faster than a database per test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from adapters.sql.engine import create_engine_for
+from adapters.sql.tables import metadata
+from adapters.sql.unit_of_work import SqlUnitOfWork
+from application.ports import UnitOfWork, UnitOfWorkFactory
+from tests.conftest import create_postgres_database, drop_postgres_database
+
+BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@dataclass
+class Backend:
+    """The store under test: its name, and its engine when it is a database."""
+
+    name: str
+    url: str | None = None
+    engine: AsyncEngine | None = None
+    store: InMemoryStore | None = None
+
+    def uow(self) -> UnitOfWork:
+        if self.engine is not None:
+            return SqlUnitOfWork(self.engine)
+        assert self.store is not None
+        return InMemoryUnitOfWork(self.store)
+
+
+@pytest.fixture(scope="session")
+def contract_postgres_url(postgres_server_url: str) -> Iterator[str]:
+    from adapters.sql import migrate
+
+    url = create_postgres_database(postgres_server_url, prefix="storefront_test_contract_")
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_url(request: pytest.FixtureRequest) -> str | None:
+    """Where the store under test lives (None for memory), resolved outside the event loop."""
+    if request.param == "memory":
+        return None
+    if request.param == "sqlite":
+        url: str = request.getfixturevalue("migrated_sqlite_url")
+        return url
+    url = request.getfixturevalue("contract_postgres_url")
+    return url
+
+
+# DELETE on a handful of rows is far cheaper than TRUNCATE, which rewrites files.
+_EMPTY_POSTGRES = [
+    *(f"DELETE FROM {table.name}" for table in reversed(metadata.sorted_tables)),
+    *(
+        f"ALTER SEQUENCE {table.name}_id_seq RESTART"
+        for table in metadata.sorted_tables
+        if "id" in table.c and table.c.id.autoincrement is not False and table.c.id.primary_key
+    ),
+]
+
+
+@pytest.fixture
+async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
+    if backend_url is None:
+        yield Backend(name="memory", store=InMemoryStore())
+        return
+    engine = create_engine_for(backend_url, pool_size=5, max_overflow=25)
+    name = engine.dialect.name
+    if name == "postgresql":
+        async with engine.begin() as connection:
+            for statement in _EMPTY_POSTGRES:
+                await connection.exec_driver_sql(statement)
+    try:
+        yield Backend(
+            name="postgres" if name == "postgresql" else name, url=backend_url, engine=engine
+        )
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def uow_factory(backend: Backend) -> UnitOfWorkFactory:
+    """A unit-of-work factory on the store under test: ``async with uow_factory() as uow``."""
+    return backend.uow
