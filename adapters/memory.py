@@ -19,7 +19,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -46,8 +46,6 @@ T = TypeVar("T")
 K = TypeVar("K")
 V = TypeVar("V")
 
-IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
-"""How long a claimed idempotency key stays live when ``claim`` is not told otherwise."""
 
 _MISSING: Any = object()
 
@@ -435,13 +433,8 @@ class InMemoryIdempotencyKeyRepository:
             return None
         return record
 
-    async def claim(self, record: IdempotencyRecord, not_before: datetime | None = None) -> None:
-        """Store ``record``; an existing one created before ``not_before`` is replaced.
-
-        ``not_before`` defaults to ``record.created_at - IDEMPOTENCY_KEY_TTL``.
-        """
-        if not_before is None:
-            not_before = record.created_at - IDEMPOTENCY_KEY_TTL
+    async def claim(self, record: IdempotencyRecord, not_before: datetime) -> None:
+        """Store ``record``; an existing one created before ``not_before`` is replaced."""
         existing = self._store.idempotency_keys.get((record.user_id, record.key))
         if existing is not None and existing.created_at >= not_before:
             raise Conflict("Idempotency key already used")
@@ -505,7 +498,6 @@ class InMemoryUnitOfWork:
 
 
 __all__ = [
-    "IDEMPOTENCY_KEY_TTL",
     "InMemoryIdempotencyKeyRepository",
     "InMemoryOrderRepository",
     "InMemoryProductRepository",

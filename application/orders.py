@@ -81,7 +81,8 @@ class PlaceOrder:
                             request_hash=fingerprint,
                             order_id=order.id,
                             created_at=order.created_at,
-                        )
+                        ),
+                        not_before=order.created_at - IDEMPOTENCY_KEY_TTL,
                     )
                 await uow.commit()
                 return PlacedOrder(order=order, replayed=False)

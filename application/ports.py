@@ -179,8 +179,11 @@ class IdempotencyKeyRepository(Protocol):
         """The record for this user and key, unless it was created before ``not_before``."""
         ...
 
-    async def claim(self, record: IdempotencyRecord) -> None:
-        """Store the record, replacing an expired one; a live one raises ``Conflict``."""
+    async def claim(self, record: IdempotencyRecord, not_before: datetime) -> None:
+        """Store the record, replacing one created before ``not_before`` (expired).
+
+        A live record for the same user and key raises ``Conflict``.
+        """
         ...
 
 

@@ -7,7 +7,7 @@ paths pay neither for building nor for compiling SQL.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -216,8 +216,6 @@ class SqlRefreshTokenRepository:
 
 # --- idempotency keys -----------------------------------------------------------------------
 
-IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
-"""How long a claimed key stays live when ``claim`` is not told otherwise (as in the twin)."""
 
 _SELECT_IDEMPOTENCY_RECORD = sa.select(
     idempotency_keys.c.user_id,
@@ -273,13 +271,8 @@ class SqlIdempotencyKeyRepository:
             created_at=row.created_at,
         )
 
-    async def claim(self, record: IdempotencyRecord, not_before: datetime | None = None) -> None:
-        """Store ``record``; an existing one created before ``not_before`` is replaced.
-
-        ``not_before`` defaults to ``record.created_at`` minus 24 hours.
-        """
-        if not_before is None:
-            not_before = record.created_at - IDEMPOTENCY_KEY_TTL
+    async def claim(self, record: IdempotencyRecord, not_before: datetime) -> None:
+        """Store ``record``; an existing one created before ``not_before`` is replaced."""
         result = await self._tx.execute(
             _CLAIM_IDEMPOTENCY_KEY[self._tx.is_postgresql],
             {

@@ -10,6 +10,8 @@ from application.ports import IdempotencyRecord, UnitOfWorkFactory
 from domain.errors import Conflict
 from tests.contract.builders import a_product, a_user, an_order, at
 
+TTL = timedelta(hours=24)
+
 
 async def customer_with_orders(uow_factory: UnitOfWorkFactory) -> tuple[int, int, list[int]]:
     async with uow_factory() as uow:
@@ -31,7 +33,7 @@ def a_record(
 
 async def claim(uow_factory: UnitOfWorkFactory, record: IdempotencyRecord) -> None:
     async with uow_factory() as uow:
-        await uow.idempotency_keys.claim(record)
+        await uow.idempotency_keys.claim(record, not_before=record.created_at - TTL)
         await uow.commit()
 
 
@@ -56,7 +58,9 @@ async def test_claiming_a_live_key_again_is_a_conflict(uow_factory: UnitOfWorkFa
 
     async with uow_factory() as uow:
         with pytest.raises(Conflict, match="Idempotency key already used"):
-            await uow.idempotency_keys.claim(a_record(ann, second, at(minutes=2)))
+            await uow.idempotency_keys.claim(
+                a_record(ann, second, at(minutes=2)), not_before=at(minutes=2) - TTL
+            )
 
 
 async def test_a_conflicting_claim_leaves_the_unit_of_work_usable(
@@ -67,8 +71,12 @@ async def test_a_conflicting_claim_leaves_the_unit_of_work_usable(
 
     async with uow_factory() as uow:
         with pytest.raises(Conflict):
-            await uow.idempotency_keys.claim(a_record(ann, second, at(minutes=2)))
-        await uow.idempotency_keys.claim(a_record(ann, second, at(minutes=2), key="key-2"))
+            await uow.idempotency_keys.claim(
+                a_record(ann, second, at(minutes=2)), not_before=at(minutes=2) - TTL
+            )
+        await uow.idempotency_keys.claim(
+            a_record(ann, second, at(minutes=2), key="key-2"), not_before=at(minutes=2) - TTL
+        )
         await uow.commit()
 
     async with uow_factory() as uow:
@@ -94,7 +102,10 @@ async def test_a_key_that_has_not_expired_is_not_replaced(uow_factory: UnitOfWor
 
     async with uow_factory() as uow:
         with pytest.raises(Conflict):
-            await uow.idempotency_keys.claim(a_record(ann, second, at(hours=23, minutes=59)))
+            await uow.idempotency_keys.claim(
+                a_record(ann, second, at(hours=23, minutes=59)),
+                not_before=at(hours=23, minutes=59) - TTL,
+            )
 
     async with uow_factory() as uow:
         assert await uow.idempotency_keys.get(ann, "key-1", not_before=at()) == kept

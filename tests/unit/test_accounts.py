@@ -29,7 +29,8 @@ async def test_registering_stores_a_normalised_email_and_a_hash_not_the_password
     user = await world.register(email="  Alice@Example.COM ", password="s3cret-pass")
     assert user.email == "alice@example.com"
     assert user.hashed_password == "hashed:s3cret-pass"
-    assert user.is_active and not user.is_superuser
+    assert user.is_active
+    assert not user.is_superuser
 
 
 async def test_registering_records_a_user_registered_event(world: World) -> None:
@@ -62,7 +63,8 @@ async def test_logging_in_returns_a_bearer_pair_whose_access_token_authenticates
 ) -> None:
     user = await world.register()
     pair = await world.log_in()
-    assert pair.token_type == "bearer" and pair.expires_in == 900
+    assert pair.token_type == "bearer"
+    assert pair.expires_in == 900
     assert len(pair.refresh_token) >= 43  # 256 bits, URL-safe base64
     assert (await world.authenticate().execute(pair.access_token)).id == user.id
 

@@ -109,7 +109,8 @@ async def test_a_retry_with_the_same_key_and_body_returns_the_first_order(world:
     command = PlaceOrderCommand(user.id, lines((shirt.id, 2)), idempotency_key="k-1")
     first = await place(world).execute(command)
     again = await place(world).execute(command)
-    assert again.replayed and again.order.id == first.order.id
+    assert again.replayed
+    assert again.order.id == first.order.id
     assert await world.stock_of(shirt.id) == 8
 
 
@@ -135,7 +136,8 @@ async def test_idempotency_keys_belong_to_one_user(world: World) -> None:
     b = await place(world).execute(
         PlaceOrderCommand(bob.id, lines((shirt.id, 1)), idempotency_key="k")
     )
-    assert a.order.id != b.order.id and not b.replayed
+    assert a.order.id != b.order.id
+    assert not b.replayed
 
 
 async def test_idempotency_keys_expire_after_a_day(world: World) -> None:
@@ -145,7 +147,8 @@ async def test_idempotency_keys_expire_after_a_day(world: World) -> None:
     first = await place(world).execute(command)
     world.clock.advance(hours=25)
     later = await place(world).execute(command)
-    assert not later.replayed and later.order.id != first.order.id
+    assert not later.replayed
+    assert later.order.id != first.order.id
 
 
 async def test_concurrent_requests_with_one_key_create_one_order(world: World) -> None:
@@ -196,11 +199,13 @@ async def test_orders_are_listed_newest_first_and_only_the_callers(world: World)
     ]
     await place(world).execute(PlaceOrderCommand(bob.id, lines((shirt.id, 1))))
     page = await ListOrders(world.uow).execute(ListOrdersCommand(user_id=alice.id, limit=2))
-    assert [o.id for o in page.items] == ids[::-1][:2] and page.total == 3
+    assert [o.id for o in page.items] == ids[::-1][:2]
+    assert page.total == 3
     rest = await ListOrders(world.uow).execute(
         ListOrdersCommand(user_id=alice.id, limit=2, after=page.next_cursor)
     )
-    assert [o.id for o in rest.items] == [ids[0]] and rest.next_cursor is None
+    assert [o.id for o in rest.items] == [ids[0]]
+    assert rest.next_cursor is None
 
 
 async def test_stats_count_placed_orders_and_ignore_cancelled_ones(world: World) -> None:
