@@ -24,11 +24,15 @@ from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from adapters.clock import SystemClock
 from application.pagination import KeysetPosition, PageRequest, Slice
 from application.ports import (
+    Clock,
     IdempotencyKeyRepository,
     IdempotencyRecord,
     OrderRepository,
+    OutboxMessage,
+    OutboxRepository,
     ProductQuery,
     ProductRepository,
     ProductSort,
@@ -87,6 +91,22 @@ class _Journal:
         self._entries.clear()
 
 
+@dataclass(slots=True)
+class OutboxRecord:
+    """One row of the in-memory outbox, with the columns of the SQL table."""
+
+    id: int
+    event: DomainEvent
+    created_at: datetime
+    next_attempt_at: datetime
+    status: str = "pending"
+    attempts: int = 0
+    locked_until: datetime | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+
+
 @dataclass(eq=False)
 class InMemoryStore:
     """Everything the in-memory adapters hold; one per application or test."""
@@ -97,13 +117,22 @@ class InMemoryStore:
     orders: dict[int, Order] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     idempotency_keys: dict[tuple[int, str], IdempotencyRecord] = field(default_factory=dict)
-    events: list[DomainEvent] = field(default_factory=list)
-    """Events of committed units of work, oldest first."""
+    outbox: dict[int, OutboxRecord] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Like database sequences, id counters never go back, even on rollback.
     user_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     product_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     order_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    outbox_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def events(self) -> list[DomainEvent]:
+        """Events of committed units of work still in the outbox, oldest first."""
+        return [record.event for record in sorted(self.outbox.values(), key=_by_id)]
+
+
+def _by_id(record: OutboxRecord) -> int:
+    return record.id
 
 
 def _page(rows: Sequence[T], page: PageRequest, after: Callable[[T], bool] | None) -> Slice[T]:
@@ -441,11 +470,107 @@ class InMemoryIdempotencyKeyRepository:
         self._journal.put(self._store.idempotency_keys, (record.user_id, record.key), record)
 
 
+class InMemoryOutboxRepository:
+    """The outbox of an :class:`InMemoryStore`; events are kept as objects, not encoded."""
+
+    def __init__(self, store: InMemoryStore, journal: _Journal) -> None:
+        self._store = store
+        self._journal = journal
+
+    def _change(self, record: OutboxRecord, **changes: Any) -> None:
+        changed = copy.copy(record)
+        for name, value in changes.items():
+            setattr(changed, name, value)
+        self._journal.put(self._store.outbox, record.id, changed)
+
+    def _pending(self, message_id: int) -> OutboxRecord | None:
+        record = self._store.outbox.get(message_id)
+        return record if record is not None and record.status == "pending" else None
+
+    async def claim(self, limit: int, now: datetime, lease_until: datetime) -> list[OutboxMessage]:
+        due = [
+            record
+            for record in sorted(self._store.outbox.values(), key=_by_id)
+            if record.status == "pending"
+            and record.next_attempt_at <= now
+            and (record.locked_until is None or record.locked_until <= now)
+        ][:limit]
+        for record in due:
+            self._change(record, locked_until=lease_until)
+        return [
+            OutboxMessage(
+                id=record.id,
+                event=record.event,
+                attempts=record.attempts,
+                created_at=record.created_at,
+            )
+            for record in due
+        ]
+
+    async def mark_delivered(self, message_id: int, at: datetime) -> None:
+        record = self._store.outbox.get(message_id)
+        if record is not None:
+            self._change(record, status="delivered", delivered_at=at, locked_until=None)
+
+    async def retry_later(self, message_id: int, error: str, not_before: datetime) -> None:
+        record = self._pending(message_id)
+        if record is not None:
+            self._change(
+                record,
+                attempts=record.attempts + 1,
+                last_error=error,
+                next_attempt_at=not_before,
+                locked_until=None,
+            )
+
+    async def mark_failed(self, message_id: int, error: str, at: datetime) -> None:
+        record = self._pending(message_id)
+        if record is not None:
+            self._change(
+                record,
+                status="failed",
+                attempts=record.attempts + 1,
+                last_error=error,
+                failed_at=at,
+                locked_until=None,
+            )
+
+    async def release(self, message_ids: Sequence[int]) -> None:
+        """Give leased messages back without counting an attempt (a dispatcher stopping)."""
+        for message_id in message_ids:
+            record = self._pending(message_id)
+            if record is not None:
+                self._change(record, locked_until=None)
+
+    async def purge_delivered(self, before: datetime) -> int:
+        doomed = [
+            record.id
+            for record in self._store.outbox.values()
+            if record.status == "delivered"
+            and record.delivered_at is not None
+            and record.delivered_at < before
+        ]
+        for message_id in doomed:
+            self._journal.delete(self._store.outbox, message_id)
+        return len(doomed)
+
+    async def count_by_status(self) -> dict[str, int]:
+        counts = dict.fromkeys(("pending", "delivered", "failed"), 0)
+        for record in self._store.outbox.values():
+            counts[record.status] += 1
+        return counts
+
+
+_SYSTEM_CLOCK = SystemClock()
+
+
 class InMemoryUnitOfWork:
     """One serialised transaction over an :class:`InMemoryStore`.
 
     Not re-entrant; make a fresh one per use-case run
-    (``lambda: InMemoryUnitOfWork(store)``).
+    (``lambda: InMemoryUnitOfWork(store, clock=clock)``). Recorded events join the
+    store's outbox on :meth:`commit`, stamped with ``clock``'s time (the dispatcher
+    must use the same clock).
     """
 
     users: UserRepository
@@ -453,9 +578,11 @@ class InMemoryUnitOfWork:
     orders: OrderRepository
     refresh_tokens: RefreshTokenRepository
     idempotency_keys: IdempotencyKeyRepository
+    outbox: OutboxRepository
 
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, *, clock: Clock | None = None) -> None:
         self._store = store
+        self._clock: Clock = clock or _SYSTEM_CLOCK
         self._journal = _Journal()
         self._events: list[DomainEvent] = []
         self._active = False
@@ -471,6 +598,7 @@ class InMemoryUnitOfWork:
         self.orders = InMemoryOrderRepository(store, journal)
         self.refresh_tokens = InMemoryRefreshTokenRepository(store, journal)
         self.idempotency_keys = InMemoryIdempotencyKeyRepository(store, journal)
+        self.outbox = InMemoryOutboxRepository(store, journal)
         return self
 
     async def __aexit__(
@@ -490,8 +618,14 @@ class InMemoryUnitOfWork:
         if not self._active:
             raise RuntimeError("commit() outside the unit of work's async with block")
         self._journal.forget()
-        self._store.events.extend(self._events)
-        self._events.clear()
+        if self._events:
+            now = self._clock.now()
+            for event in self._events:
+                message_id = next(self._store.outbox_ids)
+                self._store.outbox[message_id] = OutboxRecord(
+                    id=message_id, event=event, created_at=now, next_attempt_at=now
+                )
+            self._events.clear()
 
     def record(self, event: DomainEvent) -> None:
         self._events.append(event)
@@ -500,9 +634,11 @@ class InMemoryUnitOfWork:
 __all__ = [
     "InMemoryIdempotencyKeyRepository",
     "InMemoryOrderRepository",
+    "InMemoryOutboxRepository",
     "InMemoryProductRepository",
     "InMemoryRefreshTokenRepository",
     "InMemoryStore",
     "InMemoryUnitOfWork",
     "InMemoryUserRepository",
+    "OutboxRecord",
 ]

@@ -153,17 +153,29 @@ class DeliverOutbox:
         self._retry = retry or RetryPolicy()
         self._jitter = jitter
 
-    async def execute(self) -> int:
-        """Deliver what is due now; return how many messages were delivered."""
+    async def execute(self, should_stop: Callable[[], bool] = lambda: False) -> int:
+        """Deliver what is due now; return how many messages were delivered.
+
+        ``should_stop`` is asked before each message: a stopping dispatcher gives the
+        rest of its batch back at once instead of leaving it leased.
+        """
         now = self._clock.now()
         async with self._uow() as uow:
             batch = await uow.outbox.claim(self._batch_size, now, now + self._lease)
             addressed = [(message, await address_of(uow, message.event)) for message in batch]
             await uow.commit()
         delivered = 0
-        for message, address in addressed:
+        for index, (message, address) in enumerate(addressed):
+            if should_stop():
+                await self._release([m.id for m, _ in addressed[index:]])
+                break
             delivered += await self._deliver(message, address)
         return delivered
+
+    async def _release(self, message_ids: list[int]) -> None:
+        async with self._uow() as uow:
+            await uow.outbox.release(message_ids)
+            await uow.commit()
 
     async def _deliver(self, message: OutboxMessage, address: str | None) -> int:
         if address is None:
@@ -179,11 +191,17 @@ class DeliverOutbox:
         )
         try:
             await self._mailer.send(email)
-        except MailDeliveryError as error:
+        except Exception as error:
+            # Any failure, expected (MailDeliveryError) or not, counts as an attempt:
+            # otherwise a message that breaks the mailer would be retried forever.
             attempts = message.attempts + 1
             final = attempts >= self._retry.max_attempts
             logger.warning(
-                "Outbox message %s not delivered (attempt %s): %s", message.id, attempts, error
+                "Outbox message %s not delivered (attempt %s): %s",
+                message.id,
+                attempts,
+                error,
+                exc_info=not isinstance(error, MailDeliveryError),
             )
             await self._settle(message, failed=str(error) or type(error).__name__, final=final)
             return 0

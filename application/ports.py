@@ -224,7 +224,14 @@ class OutboxRepository(Protocol):
         ...
 
     async def mark_failed(self, message_id: int, error: str, at: datetime) -> None:
-        """Park the message for an operator: it is not tried again."""
+        """Count the last failed attempt and park the message for an operator.
+
+        It is not tried again.
+        """
+        ...
+
+    async def release(self, message_ids: Sequence[int]) -> None:
+        """Give leased messages back without counting an attempt (a dispatcher stopping)."""
         ...
 
     async def purge_delivered(self, before: datetime) -> int:

@@ -207,6 +207,36 @@ idempotency_keys = sa.Table(
 )
 
 
+# Domain events waiting to be acted on, written in the transaction that caused them.
+# The id never goes back (AUTOINCREMENT on SQLite, an identity on PostgreSQL): it is
+# part of each e-mail's Message-ID, which must not be reused after a purge.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.Identity(),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("locked_until", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("delivered_at", UtcDateTime, nullable=True),
+    sa.Column("failed_at", UtcDateTime, nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
+    sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    sqlite_autoincrement=True,
+)
+# Serves the dispatcher's claim (pending and due) and the purge (delivered).
+sa.Index(None, outbox.c.status, outbox.c.next_attempt_at)
+
+
 __all__ = [
     "Money",
     "UtcDateTime",
@@ -214,6 +244,7 @@ __all__ = [
     "metadata",
     "order_lines",
     "orders",
+    "outbox",
     "products",
     "refresh_tokens",
     "users",

@@ -8,8 +8,10 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.clock import SystemClock
 from adapters.sql.database import Transaction
 from adapters.sql.failures import unavailable_from
+from adapters.sql.outbox_repository import SqlOutboxRepository
 from adapters.sql.repositories import (
     SqlIdempotencyKeyRepository,
     SqlOrderRepository,
@@ -18,8 +20,10 @@ from adapters.sql.repositories import (
     SqlUserRepository,
 )
 from application.ports import (
+    Clock,
     IdempotencyKeyRepository,
     OrderRepository,
+    OutboxRepository,
     ProductRepository,
     RefreshTokenRepository,
     UserRepository,
@@ -28,20 +32,27 @@ from domain.events import DomainEvent
 
 logger = logging.getLogger(__name__)
 
+_SYSTEM_CLOCK = SystemClock()
+
 
 class SqlUnitOfWork:
     """A connection and its transaction for one ``async with`` block.
 
     The transaction is rolled back unless :meth:`commit` was called. Not re-entrant:
-    make a fresh one per use-case run (``lambda: SqlUnitOfWork(engine)``).
+    make a fresh one per use-case run (``lambda: SqlUnitOfWork(engine, clock=clock)``).
+    Recorded events are written to the outbox by :meth:`commit`, in the same
+    transaction, stamped with ``clock``'s time (the dispatcher must use the same clock).
     """
 
     __slots__ = (
+        "_clock",
         "_connection",
         "_engine",
         "_events",
+        "_outbox",
         "idempotency_keys",
         "orders",
+        "outbox",
         "products",
         "refresh_tokens",
         "users",
@@ -52,9 +63,11 @@ class SqlUnitOfWork:
     orders: OrderRepository
     refresh_tokens: RefreshTokenRepository
     idempotency_keys: IdempotencyKeyRepository
+    outbox: OutboxRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, clock: Clock | None = None) -> None:
         self._engine = engine
+        self._clock: Clock = clock or _SYSTEM_CLOCK
         self._connection: AsyncConnection | None = None
         self._events: list[DomainEvent] = []
 
@@ -80,6 +93,7 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(tx)
         self.refresh_tokens = SqlRefreshTokenRepository(tx)
         self.idempotency_keys = SqlIdempotencyKeyRepository(tx)
+        self.outbox = self._outbox = SqlOutboxRepository(tx)
         return self
 
     async def __aexit__(
@@ -97,6 +111,9 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         if self._connection is None:
             raise RuntimeError("commit() outside the unit of work's async with block")
+        if self._events:
+            # Same transaction as the change that caused them: both happen, or neither.
+            await self._outbox.append(self._events, self._clock.now())
         try:
             await self._connection.commit()
         except Exception as exc:
@@ -104,7 +121,6 @@ class SqlUnitOfWork:
             if unavailable is None:
                 raise
             raise unavailable from exc
-        # Until the outbox table exists, events die with the unit of work.
         self._events.clear()
 
     def record(self, event: DomainEvent) -> None:
