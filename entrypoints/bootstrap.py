@@ -1,0 +1,290 @@
+"""The composition root: settings in, adapters chosen, use cases wired.
+
+This is the only module that names concrete adapters. The production container
+runs on SQL (``DATABASE_URL``); tests build the very same use cases on the
+in-memory adapters through :func:`build_memory_container`, so both go through
+:func:`_wire`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+# Imported at run time, not only for type checking: Litestar resolves the annotations
+# of injected values, and the container is one.
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.clock import SystemClock
+from adapters.login_throttle import MemoryLoginThrottle, RedisLoginThrottle
+from adapters.passwords import Argon2PasswordHasher
+from adapters.tokens import JwtTokenService
+from application.auth import (
+    Authenticate,
+    LogIn,
+    LogOut,
+    RefreshSession,
+    RegisterUser,
+    SessionIssuer,
+)
+from application.catalogue import (
+    CreateProduct,
+    DeleteProduct,
+    GetProduct,
+    GetProductBySlug,
+    ListProducts,
+    ReplaceProduct,
+    UpdateProduct,
+)
+from application.orders import CancelOrder, GetOrder, ListOrders, PlaceOrder
+from application.ports import (
+    Clock,
+    LoginThrottle,
+    PasswordHasher,
+    TokenService,
+    UnitOfWorkFactory,
+)
+from application.users import (
+    AdminUpdateUser,
+    CreateSuperuser,
+    DeactivateUser,
+    GetProfile,
+    GetUser,
+    GetUserStats,
+    ListUsers,
+    UpdateProfile,
+)
+from entrypoints.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.memory import InMemoryStore
+
+logger = logging.getLogger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""Raises ``DependencyUnavailable`` when a backing service is down."""
+Closer = Callable[[], Awaitable[None]]
+
+
+async def _always_ready() -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Container:
+    """Everything the entrypoints drive: use cases, and what the process must close."""
+
+    settings: Settings
+    tokens: TokenService
+    hasher: PasswordHasher
+    clock: Clock
+    uow: UnitOfWorkFactory
+    engine: AsyncEngine | None
+    readiness: ReadinessCheck
+
+    register_user: RegisterUser
+    log_in: LogIn
+    refresh_session: RefreshSession
+    log_out: LogOut
+    authenticate: Authenticate
+
+    get_profile: GetProfile
+    update_profile: UpdateProfile
+    get_user_stats: GetUserStats
+    list_users: ListUsers
+    get_user: GetUser
+    admin_update_user: AdminUpdateUser
+    deactivate_user: DeactivateUser
+    create_superuser: CreateSuperuser
+
+    create_product: CreateProduct
+    replace_product: ReplaceProduct
+    update_product: UpdateProduct
+    delete_product: DeleteProduct
+    get_product: GetProduct
+    get_product_by_slug: GetProductBySlug
+    list_products: ListProducts
+
+    place_order: PlaceOrder
+    cancel_order: CancelOrder
+    list_orders: ListOrders
+    get_order: GetOrder
+
+    closers: tuple[Closer, ...] = field(default=())
+
+    async def close(self) -> None:
+        """Release pools and connections (the app's lifespan calls this on shutdown)."""
+        for closer in self.closers:
+            try:
+                await closer()
+            except Exception:
+                logger.exception("Error while closing a resource")
+
+
+def _wire(
+    settings: Settings,
+    *,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    tokens: TokenService,
+    clock: Clock,
+    throttle: LoginThrottle,
+    engine: AsyncEngine | None,
+    readiness: ReadinessCheck,
+    closers: tuple[Closer, ...],
+) -> Container:
+    sessions = SessionIssuer(tokens, clock, timedelta(days=settings.refresh_token_expire_days))
+    return Container(
+        settings=settings,
+        tokens=tokens,
+        hasher=hasher,
+        clock=clock,
+        uow=uow,
+        engine=engine,
+        readiness=readiness,
+        closers=closers,
+        register_user=RegisterUser(uow, hasher, clock),
+        log_in=LogIn(uow, hasher, sessions, throttle),
+        refresh_session=RefreshSession(uow, sessions, clock),
+        log_out=LogOut(uow, clock),
+        authenticate=Authenticate(uow, tokens),
+        get_profile=GetProfile(uow),
+        update_profile=UpdateProfile(uow, hasher, clock),
+        get_user_stats=GetUserStats(uow),
+        list_users=ListUsers(uow),
+        get_user=GetUser(uow),
+        admin_update_user=AdminUpdateUser(uow, clock),
+        deactivate_user=DeactivateUser(uow, clock),
+        create_superuser=CreateSuperuser(uow, hasher, clock),
+        create_product=CreateProduct(uow, clock),
+        replace_product=ReplaceProduct(uow, clock),
+        update_product=UpdateProduct(uow, clock),
+        delete_product=DeleteProduct(uow, clock),
+        get_product=GetProduct(uow),
+        get_product_by_slug=GetProductBySlug(uow),
+        list_products=ListProducts(uow),
+        place_order=PlaceOrder(uow, clock),
+        cancel_order=CancelOrder(uow, clock),
+        list_orders=ListOrders(uow),
+        get_order=GetOrder(uow),
+    )
+
+
+def _token_service(settings: Settings, clock: Clock) -> JwtTokenService:
+    return JwtTokenService(
+        secret_key=settings.secret_key,
+        previous_keys=settings.previous_secret_keys,
+        access_ttl_seconds=settings.access_token_expire_minutes * 60,
+        clock=clock,
+    )
+
+
+def _login_limits(settings: Settings) -> dict[str, int]:
+    return {
+        "email": settings.login_max_failures_per_email,
+        "client": settings.login_max_failures_per_client,
+    }
+
+
+def _throttle(settings: Settings, clock: Clock) -> tuple[LoginThrottle, tuple[Closer, ...]]:
+    if settings.redis_url:
+        redis_throttle = RedisLoginThrottle(
+            settings.redis_url,
+            limits=_login_limits(settings),
+            window_seconds=settings.login_throttle_window_seconds,
+            clock=clock,
+        )
+        return redis_throttle, (redis_throttle.close,)
+    memory_throttle = MemoryLoginThrottle(
+        limits=_login_limits(settings),
+        window_seconds=settings.login_throttle_window_seconds,
+        clock=clock,
+    )
+    return memory_throttle, ()
+
+
+def _closer_for_hasher(hasher: PasswordHasher) -> tuple[Closer, ...]:
+    close = getattr(hasher, "close", None)
+    if close is None:
+        return ()
+
+    async def close_hasher() -> None:
+        close()
+
+    return (close_hasher,)
+
+
+def build_container(settings: Settings, *, hasher: PasswordHasher | None = None) -> Container:
+    """The production wiring: SQL on ``DATABASE_URL``, argon2, JWT, Redis when configured.
+
+    Creating the engine opens no connection; the first request (or the readiness
+    check) does.
+    """
+    from adapters.sql.engine import create_engine_for, ping
+    from adapters.sql.unit_of_work import SqlUnitOfWork
+
+    engine = create_engine_for(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
+    clock = SystemClock()
+    hasher = hasher or Argon2PasswordHasher()
+    throttle, throttle_closers = _throttle(settings, clock)
+
+    def unit_of_work() -> SqlUnitOfWork:
+        # The outbox is stamped with the same clock the use cases and dispatcher read.
+        return SqlUnitOfWork(engine, clock=clock)
+
+    async def database_ready() -> None:
+        await ping(engine)
+
+    return _wire(
+        settings,
+        uow=unit_of_work,
+        hasher=hasher,
+        tokens=_token_service(settings, clock),
+        clock=clock,
+        throttle=throttle,
+        engine=engine,
+        readiness=database_ready,
+        closers=(*throttle_closers, *_closer_for_hasher(hasher), engine.dispose),
+    )
+
+
+def build_memory_container(
+    settings: Settings,
+    *,
+    hasher: PasswordHasher | None = None,
+    clock: Clock | None = None,
+    store: InMemoryStore | None = None,
+) -> Container:
+    """The same use cases on the in-memory adapters (tests, demos); nothing to connect to."""
+    from adapters.memory import InMemoryStore, InMemoryUnitOfWork
+
+    memory = store if store is not None else InMemoryStore()
+    clock = clock or SystemClock()
+    hasher = hasher or Argon2PasswordHasher()
+    throttle = MemoryLoginThrottle(
+        limits=_login_limits(settings),
+        window_seconds=settings.login_throttle_window_seconds,
+        clock=clock,
+    )
+
+    def unit_of_work() -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(memory, clock=clock)
+
+    return _wire(
+        settings,
+        uow=unit_of_work,
+        hasher=hasher,
+        tokens=_token_service(settings, clock),
+        clock=clock,
+        throttle=throttle,
+        engine=None,
+        readiness=_always_ready,
+        closers=_closer_for_hasher(hasher),
+    )

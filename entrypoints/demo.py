@@ -1,0 +1,119 @@
+"""Deterministic demo catalogue for ``storefront seed-demo``.
+
+The same N always gives the same products (names, prices, stock, categories), so
+demos and benchmarks are reproducible; products already present (by slug) are left
+alone, so running the command twice adds nothing the second time.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from application.ports import UnitOfWorkFactory
+from domain.ids import NEW_ID
+from domain.products import Product, ProductDetails, slugify
+
+SEED = 20261126
+BATCH_SIZE = 250
+
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "shirts": ("Shirt", "Polo", "Blouse", "Tee"),
+    "trousers": ("Chinos", "Jeans", "Joggers", "Cargo Trousers"),
+    "shoes": ("Sneakers", "Boots", "Loafers", "Sandals"),
+    "bags": ("Backpack", "Tote", "Messenger Bag", "Duffel"),
+    "kitchen": ("Skillet", "Chef Knife", "Cutting Board", "Kettle"),
+    "books": ("Novel", "Cookbook", "Atlas", "Field Guide"),
+    "toys": ("Puzzle", "Kite", "Building Set", "Yo-yo"),
+    "garden": ("Trowel", "Watering Can", "Planter", "Pruning Shears"),
+    "electronics": ("Headphones", "Charger", "Speaker", "Keyboard"),
+    "sports": ("Yoga Mat", "Water Bottle", "Jump Rope", "Tennis Racket"),
+    "beauty": ("Soap", "Shampoo", "Face Cream", "Lip Balm"),
+    "stationery": ("Notebook", "Fountain Pen", "Planner", "Sketchbook"),
+}
+ADJECTIVES = (
+    "Red", "Blue", "Green", "Black", "White", "Classic", "Modern", "Vintage", "Compact",
+    "Deluxe", "Everyday", "Organic", "Recycled", "Handmade", "Travel", "Premium",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DemoProduct:
+    details: ProductDetails
+    slug: str
+
+
+def demo_products(count: int) -> Iterator[DemoProduct]:
+    """``count`` products, the same ones every time, with distinct names."""
+    chooser = random.Random(SEED)  # noqa: S311 - demo data, not security
+    categories = sorted(CATEGORIES)
+    for number in range(1, count + 1):
+        category = categories[(number - 1) % len(categories)]
+        noun = chooser.choice(CATEGORIES[category])
+        adjective = chooser.choice(ADJECTIVES)
+        name = f"{adjective} {noun} No. {number}"
+        cents = chooser.randint(199, 29_999)
+        details = ProductDetails.checked(
+            name=name,
+            description=f"A {adjective.lower()} {noun.lower()} from the {category} aisle.",
+            price=Decimal(cents) / 100,
+            stock=chooser.randint(0, 500),
+            category=category,
+            image_url=f"https://images.example.com/demo/{number}.png",
+        )
+        yield DemoProduct(details=details, slug=slugify(name))
+
+
+async def seed_catalogue(
+    uow: UnitOfWorkFactory,
+    count: int,
+    now: Callable[[], datetime],
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Add the demo products not there yet, a batch per transaction; return how many were added."""
+    added = 0
+    batch: list[DemoProduct] = []
+    done = 0
+
+    async def flush() -> None:
+        nonlocal added
+        async with uow() as unit:
+            for item in batch:
+                if item.slug in await unit.products.slugs_like(item.slug):
+                    continue
+                moment = now()
+                details = item.details
+                await unit.products.add(
+                    Product(
+                        id=NEW_ID,
+                        name=details.name,
+                        slug=item.slug,
+                        description=details.description,
+                        price=details.price,
+                        stock=details.stock,
+                        category=details.category,
+                        image_url=details.image_url,
+                        created_at=moment,
+                        updated_at=moment,
+                    )
+                )
+                added += 1
+            await unit.commit()
+
+    for item in demo_products(count):
+        batch.append(item)
+        if len(batch) == BATCH_SIZE:
+            await flush()
+            done += len(batch)
+            batch.clear()
+            if progress:
+                progress(done, count)
+    if batch:
+        await flush()
+        done += len(batch)
+        if progress:
+            progress(done, count)
+    return added

@@ -1,0 +1,147 @@
+"""The Litestar application: controllers, security, errors, docs, and HTTP-wide settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Tag
+
+from entrypoints.bootstrap import Container
+from entrypoints.http.controllers.auth import LOGIN_PATH, AuthController
+from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.orders import OrderController
+from entrypoints.http.controllers.products import ProductController
+from entrypoints.http.controllers.users import ProfileController, UserAdminController
+from entrypoints.http.docs import DOCS_HANDLERS, OPENAPI_JSON, OPENAPI_PATH, docs_assets_router
+from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.request_context import (
+    HostPolicy,
+    RequestContextMiddleware,
+    allow_by_options_handler,
+)
+from entrypoints.http.schemas import closed_struct_names
+from entrypoints.http.security import PUBLIC, bearer_auth
+from entrypoints.settings import Settings
+from entrypoints.version import VERSION
+
+GZIP_MINIMUM_SIZE = 1000
+EXPOSED_HEADERS = ["X-Request-ID", "X-Process-Time", "Retry-After", "WWW-Authenticate"]
+ALLOWED_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "X-Request-ID",
+    "Accept",
+    "Accept-Language",
+]
+
+_TAGS = [
+    Tag(name="auth", description="Registering, logging in, refreshing and logging out"),
+    Tag(name="users", description="One's own account, and every account for superusers"),
+    Tag(name="products", description="The catalogue: public reads, superuser writes"),
+    Tag(name="orders", description="The caller's orders"),
+    Tag(name="health", description="Liveness and readiness probes"),
+]
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Storefront API",
+        version=VERSION,
+        description="Accounts, a product catalogue, and orders that never oversell. "
+        "Errors are RFC 9457 problem details (`application/problem+json`).",
+        tags=_TAGS,
+        # The router serving the document sits at the document's own URL; public, like
+        # every route whose `opt` says so (no unanchored exclude patterns needed).
+        openapi_router=Router(
+            path=OPENAPI_PATH, route_handlers=[], include_in_schema=False, opt=dict(PUBLIC)
+        ),
+        render_plugins=[OPENAPI_JSON],
+    )
+
+
+def _cors_config(settings: Settings) -> CORSConfig | None:
+    origins = list(settings.backend_cors_origins)
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=ALLOWED_REQUEST_HEADERS,
+        expose_headers=EXPOSED_HEADERS,
+        # Bearer tokens travel in a header, not a cookie: credentials are never needed,
+        # and a wildcard origin must never be combined with them.
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
+def _document_closed_request_bodies(app: Litestar) -> None:
+    """Say ``additionalProperties: false`` where unknown fields are refused (422).
+
+    Litestar's schema for msgspec Structs ignores ``forbid_unknown_fields``; without
+    this, the document would promise that extra fields are accepted.
+    """
+    components = app.openapi_schema.components.schemas or {}
+    for name in closed_struct_names():
+        if (schema := components.get(name)) is not None:
+            schema.additional_properties = False
+
+
+def create_app(container: Container) -> Litestar:
+    """The HTTP application driving ``container``'s use cases."""
+    settings = container.settings
+
+    @asynccontextmanager
+    async def release_resources(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await container.close()
+
+    auth = bearer_auth(
+        container.authenticate.execute,
+        token_url=LOGIN_PATH,
+        secret_key=settings.secret_key,
+    )
+
+    app = Litestar(
+        route_handlers=[
+            HealthController,
+            AuthController,
+            ProfileController,
+            UserAdminController,
+            ProductController,
+            OrderController,
+            *DOCS_HANDLERS,
+            docs_assets_router(),
+        ],
+        dependencies={
+            "container": Provide(lambda: container, use_cache=True, sync_to_thread=False)
+        },
+        on_app_init=[auth.on_app_init],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=_openapi_config(),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=GZIP_MINIMUM_SIZE, gzip_compress_level=6
+        ),
+        cors_config=_cors_config(settings),
+        request_max_body_size=settings.max_body_size,
+        lifespan=[release_resources],
+        # Errors are logged by the problem handlers, with the stack, once.
+        logging_config=None,
+        debug=False,
+    )
+    # Wraps routing too, so 404s, 405s and preflights carry the request id as well.
+    _document_closed_request_bodies(app)
+    hosts = HostPolicy(settings.allowed_hosts) if settings.allowed_hosts else None
+    app.asgi_handler = RequestContextMiddleware(
+        app.asgi_handler, hosts, allow_by_options_handler(app.routes)
+    )
+    return app

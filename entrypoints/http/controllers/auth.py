@@ -1,0 +1,212 @@
+"""Registering, logging in (OAuth2 form or JSON), refreshing and logging out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIType
+from litestar.params import JSONBody
+
+from application.auth import LogInCommand, LogOutCommand, RefreshCommand, RegisterCommand, TokenPair
+from domain.users import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH
+from entrypoints.bootstrap import Container
+from entrypoints.http.content_types import UnsupportedMediaType, is_json, strict_json_body
+from entrypoints.http.problems import RequestInvalid, problem_responses, struct_field_errors
+from entrypoints.http.schemas import (
+    LoginForm,
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    RegisterRequest,
+    TokenResponse,
+    UserResponse,
+    user_response,
+)
+from entrypoints.http.security import PUBLIC, PUBLIC_SECURITY, client_address
+
+LOGIN_PATH = "/api/v1/auth/login"
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+# Tokens must not be kept by browsers or proxies (RFC 6749 §5.1).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+NO_STORE_DOC = [
+    ResponseHeader(name="Cache-Control", value="no-store", documentation_only=True),
+]
+
+
+def _token_response(pair: TokenPair) -> Response[TokenResponse]:
+    return Response(
+        TokenResponse(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            token_type="bearer",
+            expires_in=pair.expires_in,
+        ),
+        headers=NO_STORE,
+    )
+
+
+def _string(max_length: int, description: str, *, min_length: int = 1) -> Schema:
+    return Schema(
+        type=OpenAPIType.STRING,
+        min_length=min_length,
+        max_length=max_length,
+        description=description,
+    )
+
+
+@dataclass
+class LoginOperation(Operation):
+    """Documents both bodies the login accepts: the OAuth2 form and JSON."""
+
+    def __post_init__(self) -> None:
+        password = _string(PASSWORD_MAX_LENGTH, "The account's password")
+        self.request_body = RequestBody(
+            required=True,
+            description="OAuth2 password flow form (username = e-mail), or JSON",
+            content={
+                FORM_MEDIA_TYPE: OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        required=["username", "password"],
+                        properties={
+                            "username": _string(EMAIL_MAX_LENGTH, "The account's e-mail"),
+                            "password": password,
+                            "grant_type": Schema(type=OpenAPIType.STRING, enum=["password"]),
+                        },
+                    )
+                ),
+                "application/json": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        required=["email", "password"],
+                        additional_properties=False,
+                        properties={
+                            "email": _string(EMAIL_MAX_LENGTH, "The account's e-mail"),
+                            "password": password,
+                        },
+                    )
+                ),
+            },
+        )
+
+
+async def _credentials(request: Request[Any, Any, Any]) -> tuple[str, str]:
+    """E-mail and password from either body the login accepts."""
+    media_type = request.content_type[0]
+    body = await request.body()
+    if media_type == FORM_MEDIA_TYPE:
+        try:
+            fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except (UnicodeDecodeError, ValueError):
+            raise ClientException("Malformed form body") from None
+        try:
+            form = msgspec.convert(fields, LoginForm)
+        except msgspec.ValidationError:
+            raise RequestInvalid(struct_field_errors(LoginForm, fields, prefix="body")) from None
+        return form.username, form.password
+    if is_json(media_type):
+        try:
+            raw = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            raise ClientException("Malformed JSON body") from None
+        try:
+            login = msgspec.convert(raw, LoginRequest)
+        except msgspec.ValidationError:
+            raise RequestInvalid(struct_field_errors(LoginRequest, raw, prefix="body")) from None
+        return login.email, login.password
+    raise UnsupportedMediaType(f"Send {FORM_MEDIA_TYPE} or application/json")
+
+
+class AuthController(Controller):
+    """Accounts and sessions."""
+
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post(
+        "/register",
+        operation_id="register",
+        summary="Create an account",
+        opt=PUBLIC,
+        guards=[strict_json_body],
+        security=PUBLIC_SECURITY,
+        responses=problem_responses(409, 422),
+    )
+    async def register(
+        self, data: JSONBody[RegisterRequest], container: NamedDependency[Container]
+    ) -> UserResponse:
+        user = await container.register_user.execute(
+            RegisterCommand(email=data.email, password=data.password, full_name=data.full_name)
+        )
+        return user_response(user)
+
+    @post(
+        "/login",
+        operation_id="login",
+        summary="Log in: an access and a refresh token",
+        description="OAuth2 password flow (form with `username` = e-mail and `password`) or "
+        'JSON `{"email", "password"}`. Repeated failures are throttled (429).',
+        status_code=200,
+        opt=PUBLIC,
+        security=PUBLIC_SECURITY,
+        operation_class=LoginOperation,
+        response_headers=NO_STORE_DOC,
+        responses=problem_responses(400, 401, 403, 415, 422, 429),
+    )
+    async def login(
+        self, request: Request[Any, Any, Any], container: NamedDependency[Container]
+    ) -> Response[TokenResponse]:
+        email, password = await _credentials(request)
+        pair = await container.log_in.execute(
+            LogInCommand(
+                email=email,
+                password=password,
+                client_address=client_address(request.scope, container.settings.trusted_proxies),
+            )
+        )
+        return _token_response(pair)
+
+    @post(
+        "/refresh",
+        operation_id="refresh",
+        summary="Trade a refresh token for a new pair (the old one stops working)",
+        status_code=200,
+        opt=PUBLIC,
+        guards=[strict_json_body],
+        security=PUBLIC_SECURITY,
+        response_headers=NO_STORE_DOC,
+        responses=problem_responses(401, 422),
+    )
+    async def refresh(
+        self, data: JSONBody[RefreshRequest], container: NamedDependency[Container]
+    ) -> Response[TokenResponse]:
+        pair = await container.refresh_session.execute(
+            RefreshCommand(refresh_token=data.refresh_token)
+        )
+        return _token_response(pair)
+
+    @post(
+        "/logout",
+        operation_id="logout",
+        summary="End the login this refresh token belongs to",
+        status_code=204,
+        responses=problem_responses(401, 422),
+        guards=[strict_json_body],
+    )
+    async def logout(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[LogoutRequest],
+        container: NamedDependency[Container],
+    ) -> None:
+        await container.log_out.execute(
+            LogOutCommand(user_id=request.user.id, refresh_token=data.refresh_token)
+        )

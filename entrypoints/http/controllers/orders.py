@@ -1,0 +1,138 @@
+"""The caller's orders: placing (idempotently), reading and cancelling."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from application.orders import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    ListOrdersCommand,
+    OrderAccess,
+    PlaceOrderCommand,
+)
+from application.pagination import MAX_PAGE_SIZE
+from domain.orders import OrderRequestLine
+from domain.users import User
+from entrypoints.bootstrap import Container
+from entrypoints.http.content_types import strict_json_body
+from entrypoints.http.identifiers import existing_id
+from entrypoints.http.problems import problem_responses
+from entrypoints.http.schemas import (
+    OrderPage,
+    OrderRequest,
+    OrderResponse,
+    order_page,
+    order_response,
+)
+
+MAX_SKIP = 1_000_000_000
+
+AuthenticatedRequest = Request[User, str, Any]
+
+
+class OrderController(Controller):
+    """Orders of the authenticated user; someone else's order is a 404."""
+
+    path = "/api/v1/orders"
+    tags = ["orders"]
+
+    @post(
+        "/",
+        operation_id="place_order",
+        summary="Place an order",
+        description="Stock is taken for every line or for none. With an `Idempotency-Key`, a "
+        "retry with the same body returns the first order; another body is a 409.",
+        guards=[strict_json_body],
+        responses=problem_responses(400, 401, 409, 422),
+    )
+    async def place_order(
+        self,
+        request: AuthenticatedRequest,
+        data: JSONBody[OrderRequest],
+        container: NamedDependency[Container],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                min_length=1,
+                max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+                description="Makes retries safe: same key and body, same order",
+            ),
+        ] = None,
+    ) -> OrderResponse:
+        placed = await container.place_order.execute(
+            PlaceOrderCommand(
+                user_id=request.user.id,
+                lines=tuple(
+                    OrderRequestLine(product_id=item.product_id, quantity=item.quantity)
+                    for item in data.items
+                ),
+                idempotency_key=idempotency_key,
+            )
+        )
+        return order_response(placed.order)
+
+    @get(
+        "/",
+        operation_id="list_orders",
+        summary="My orders, newest first",
+        responses=problem_responses(401, 422),
+    )
+    async def list_orders(
+        self,
+        request: AuthenticatedRequest,
+        container: NamedDependency[Container],
+        skip: Annotated[int, QueryParameter(ge=0, le=MAX_SKIP)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
+        after: Annotated[
+            str | None,
+            QueryParameter(max_length=1024, description="next_cursor of the previous page"),
+        ] = None,
+    ) -> OrderPage:
+        page = await container.list_orders.execute(
+            ListOrdersCommand(user_id=request.user.id, skip=skip, limit=limit, after=after)
+        )
+        return order_page(page)
+
+    @get(
+        "/{order_id:int}",
+        operation_id="get_order",
+        summary="One of my orders (a superuser sees any)",
+        responses=problem_responses(401, 404),
+    )
+    async def get_order(
+        self,
+        request: AuthenticatedRequest,
+        order_id: FromPath[int],
+        container: NamedDependency[Container],
+    ) -> OrderResponse:
+        order = await container.get_order.execute(_access(request.user, order_id))
+        return order_response(order)
+
+    @post(
+        "/{order_id:int}/cancel",
+        operation_id="cancel_order",
+        summary="Cancel an order and give its stock back",
+        status_code=200,
+        responses=problem_responses(401, 404, 409),
+    )
+    async def cancel_order(
+        self,
+        request: AuthenticatedRequest,
+        order_id: FromPath[int],
+        container: NamedDependency[Container],
+    ) -> OrderResponse:
+        order = await container.cancel_order.execute(_access(request.user, order_id))
+        return order_response(order)
+
+
+def _access(user: User, order_id: int) -> OrderAccess:
+    return OrderAccess(
+        order_id=existing_id(order_id, "Order"),
+        user_id=user.id,
+        is_superuser=user.is_superuser,
+    )

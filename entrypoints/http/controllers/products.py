@@ -1,0 +1,183 @@
+"""The catalogue: public reads, superuser writes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from application.catalogue import (
+    ListProductsCommand,
+    ReplaceProductCommand,
+    UpdateProductCommand,
+)
+from application.pagination import MAX_PAGE_SIZE
+from domain.products import CATEGORY_MAX_LENGTH, ProductDetails
+from entrypoints.bootstrap import Container
+from entrypoints.http.content_types import strict_json_body
+from entrypoints.http.identifiers import existing_id
+from entrypoints.http.problems import problem_responses
+from entrypoints.http.schemas import (
+    ProductPage,
+    ProductPatchRequest,
+    ProductRequest,
+    ProductResponse,
+    given,
+    product_page,
+    product_response,
+)
+from entrypoints.http.security import PUBLIC, PUBLIC_SECURITY, superuser_only
+
+MAX_SKIP = 1_000_000_000
+SortKey = Literal["id", "name", "-name", "price", "-price", "created_at", "-created_at"]
+
+
+def _details(data: ProductRequest) -> ProductDetails:
+    return ProductDetails.checked(
+        name=data.name,
+        description=data.description,
+        price=data.price,
+        stock=data.stock,
+        category=data.category,
+        image_url=data.image_url,
+    )
+
+
+class ProductController(Controller):
+    """Anyone may browse; only superusers change the catalogue."""
+
+    path = "/api/v1/products"
+    tags = ["products"]
+
+    @get(
+        "/",
+        operation_id="list_products",
+        summary="A page of the catalogue",
+        description="Offset pages (`skip`, `limit`) or keyset pages (`after` = the previous "
+        "page's `next_cursor`, with the same filters and sort).",
+        opt=PUBLIC,
+        security=PUBLIC_SECURITY,
+        responses=problem_responses(422),
+    )
+    async def list_products(
+        self,
+        container: NamedDependency[Container],
+        skip: Annotated[int, QueryParameter(ge=0, le=MAX_SKIP)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
+        category: Annotated[str | None, QueryParameter(max_length=CATEGORY_MAX_LENGTH)] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(max_length=200, description="Case-insensitive substring of the name"),
+        ] = None,
+        sort: FromQuery[SortKey] = "id",
+        after: Annotated[
+            str | None,
+            QueryParameter(max_length=1024, description="next_cursor of the previous page"),
+        ] = None,
+    ) -> ProductPage:
+        page = await container.list_products.execute(
+            ListProductsCommand(
+                skip=skip, limit=limit, after=after, category=category, q=q, sort=sort
+            )
+        )
+        return product_page(page)
+
+    @get(
+        "/{product_id:int}",
+        operation_id="get_product",
+        summary="One product",
+        opt=PUBLIC,
+        security=PUBLIC_SECURITY,
+        responses=problem_responses(404),
+    )
+    async def get_product(
+        self, product_id: FromPath[int], container: NamedDependency[Container]
+    ) -> ProductResponse:
+        product = await container.get_product.execute(existing_id(product_id, "Product"))
+        return product_response(product)
+
+    @get(
+        "/slug/{slug:str}",
+        operation_id="get_product_by_slug",
+        summary="One product, by slug",
+        opt=PUBLIC,
+        security=PUBLIC_SECURITY,
+        responses=problem_responses(404),
+    )
+    async def get_product_by_slug(
+        self, slug: FromPath[str], container: NamedDependency[Container]
+    ) -> ProductResponse:
+        product = await container.get_product_by_slug.execute(slug)
+        return product_response(product)
+
+    @post(
+        "/",
+        operation_id="create_product",
+        summary="Add a product (its slug is made from the name)",
+        guards=[superuser_only, strict_json_body],
+        responses=problem_responses(401, 403, 409, 422),
+    )
+    async def create_product(
+        self, data: JSONBody[ProductRequest], container: NamedDependency[Container]
+    ) -> ProductResponse:
+        product = await container.create_product.execute(_details(data))
+        return product_response(product)
+
+    @put(
+        "/{product_id:int}",
+        operation_id="replace_product",
+        summary="Replace a product (the slug stays)",
+        guards=[superuser_only, strict_json_body],
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    async def replace_product(
+        self,
+        product_id: FromPath[int],
+        data: JSONBody[ProductRequest],
+        container: NamedDependency[Container],
+    ) -> ProductResponse:
+        product_id = existing_id(product_id, "Product")
+        product = await container.replace_product.execute(
+            ReplaceProductCommand(product_id=product_id, details=_details(data))
+        )
+        return product_response(product)
+
+    @patch(
+        "/{product_id:int}",
+        operation_id="update_product",
+        summary="Change some fields of a product",
+        guards=[superuser_only, strict_json_body],
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    async def update_product(
+        self,
+        product_id: FromPath[int],
+        data: JSONBody[ProductPatchRequest],
+        container: NamedDependency[Container],
+    ) -> ProductResponse:
+        product = await container.update_product.execute(
+            UpdateProductCommand(
+                product_id=existing_id(product_id, "Product"),
+                name=given(data.name),
+                description=given(data.description),
+                price=given(data.price),
+                stock=given(data.stock),
+                category=given(data.category),
+                image_url=given(data.image_url),
+            )
+        )
+        return product_response(product)
+
+    @delete(
+        "/{product_id:int}",
+        operation_id="delete_product",
+        summary="Take a product out of the catalogue (orders keep their lines)",
+        guards=[superuser_only],
+        responses=problem_responses(401, 403, 404),
+    )
+    async def delete_product(
+        self, product_id: FromPath[int], container: NamedDependency[Container]
+    ) -> None:
+        await container.delete_product.execute(existing_id(product_id, "Product"))

@@ -1,0 +1,172 @@
+"""One's own account (``/me``) and, for superusers, everybody's."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, patch
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from application.pagination import MAX_PAGE_SIZE
+from application.users import AdminUpdateUserCommand, ListUsersCommand, UpdateProfileCommand
+from domain.users import User
+from entrypoints.bootstrap import Container
+from entrypoints.http.content_types import strict_json_body
+from entrypoints.http.identifiers import existing_id
+from entrypoints.http.problems import problem_responses
+from entrypoints.http.schemas import (
+    AdminUserUpdateRequest,
+    ProfileUpdateRequest,
+    UserPage,
+    UserResponse,
+    UserStatsResponse,
+    given,
+    money,
+    user_page,
+    user_response,
+    utc,
+)
+from entrypoints.http.security import superuser_only
+
+MAX_PAGE_NUMBER = 1_000_000
+
+AuthenticatedRequest = Request[User, str, Any]
+
+
+class ProfileController(Controller):
+    """The caller's own account."""
+
+    path = "/api/v1/users/me"
+    tags = ["users"]
+
+    @get("/", operation_id="get_my_profile", summary="My account", responses=problem_responses(401))
+    async def me(self, request: AuthenticatedRequest) -> UserResponse:
+        # The user was loaded by authentication for this very request: no second lookup.
+        return user_response(request.user)
+
+    @patch(
+        "/",
+        operation_id="update_my_profile",
+        summary="Change my name, e-mail or password",
+        description="Changing `email` or `password` requires `current_password`.",
+        guards=[strict_json_body],
+        responses=problem_responses(401, 403, 409, 422),
+    )
+    async def update_me(
+        self,
+        request: AuthenticatedRequest,
+        data: JSONBody[ProfileUpdateRequest],
+        container: NamedDependency[Container],
+    ) -> UserResponse:
+        current_password = given(data.current_password)
+        user = await container.update_profile.execute(
+            UpdateProfileCommand(
+                user_id=request.user.id,
+                full_name=given(data.full_name),
+                email=given(data.email),
+                password=given(data.password),
+                current_password=None
+                if not isinstance(current_password, str)
+                else current_password,
+            )
+        )
+        return user_response(user)
+
+    @get(
+        "/stats",
+        operation_id="get_my_stats",
+        summary="My account with my order count and total spent",
+        responses=problem_responses(401),
+    )
+    async def stats(
+        self, request: AuthenticatedRequest, container: NamedDependency[Container]
+    ) -> UserStatsResponse:
+        found = await container.get_user_stats.execute(request.user.id)
+        user, stats = found.user, found.stats
+        return UserStatsResponse(
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            is_active=user.is_active,
+            is_superuser=user.is_superuser,
+            created_at=utc(user.created_at),
+            updated_at=utc(user.updated_at),
+            order_count=stats.order_count,
+            total_spent=money(stats.total_spent),
+        )
+
+
+class UserAdminController(Controller):
+    """Every account, for superusers."""
+
+    path = "/api/v1/users"
+    tags = ["users"]
+    guards = [superuser_only]
+
+    @get(
+        "/",
+        operation_id="list_users",
+        summary="All accounts, by id",
+        responses=problem_responses(401, 403, 422),
+    )
+    async def list_users(
+        self,
+        container: NamedDependency[Container],
+        page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_NUMBER, description="1-based")] = 1,
+        size: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
+        after: Annotated[
+            str | None,
+            QueryParameter(max_length=1024, description="next_cursor of the previous page"),
+        ] = None,
+    ) -> UserPage:
+        found = await container.list_users.execute(
+            ListUsersCommand(page=page, size=size, after=after)
+        )
+        return user_page(found)
+
+    @get(
+        "/{user_id:int}",
+        operation_id="get_user",
+        summary="One account",
+        responses=problem_responses(401, 403, 404),
+    )
+    async def get_user(
+        self, user_id: FromPath[int], container: NamedDependency[Container]
+    ) -> UserResponse:
+        user = await container.get_user.execute(existing_id(user_id, "User"))
+        return user_response(user)
+
+    @patch(
+        "/{user_id:int}",
+        operation_id="update_user",
+        summary="Change an account's name, activity or rank",
+        responses=problem_responses(401, 403, 404, 422),
+        guards=[strict_json_body],
+    )
+    async def update_user(
+        self,
+        user_id: FromPath[int],
+        data: JSONBody[AdminUserUpdateRequest],
+        container: NamedDependency[Container],
+    ) -> UserResponse:
+        user = await container.admin_update_user.execute(
+            AdminUpdateUserCommand(
+                user_id=existing_id(user_id, "User"),
+                full_name=given(data.full_name),
+                is_active=given(data.is_active),
+                is_superuser=given(data.is_superuser),
+            )
+        )
+        return user_response(user)
+
+    @delete(
+        "/{user_id:int}",
+        operation_id="deactivate_user",
+        summary="Deactivate an account (its orders stay)",
+        responses=problem_responses(401, 403, 404),
+    )
+    async def deactivate_user(
+        self, user_id: FromPath[int], container: NamedDependency[Container]
+    ) -> None:
+        await container.deactivate_user.execute(existing_id(user_id, "User"))

@@ -1,0 +1,357 @@
+"""Every error, ours or the framework's, as an RFC 9457 ``application/problem+json`` response.
+
+This is the one place that decides status codes for failures: controllers raise
+domain errors or let them rise, and nothing else catches them. Nothing about the
+internals (stack, SQL, class names) ever reaches a client; unexpected errors are
+logged here with their stack and answered with a generic 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import Empty, ExceptionHandlersMap
+from litestar.utils.scope.state import ScopeState
+
+from application.ports import DependencyUnavailable
+from domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidCredentials,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
+from entrypoints.http.schemas import FieldError, Problem
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+# Sources of request values, as Litestar names them, to the prefix clients see.
+_SOURCE_PREFIX = {
+    "body": "body",
+    "query": "query",
+    "path": "path",
+    "header": "header",
+    "cookie": "cookie",
+}
+_MSGSPEC_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_MSGSPEC_KEY = re.compile(
+    r"^Object (?:contains (?P<kind>unknown) field|missing required field) `(?P<key>[^`]*)`$"
+)
+_HEADER_ONLY_STATUS = HTTPStatus.BAD_REQUEST
+
+_DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),  # InsufficientStock included
+    (InvalidCredentials, 401),
+    (PermissionDenied, 403),
+    (InvalidInput, 422),
+    (TooManyAttempts, 429),
+)
+
+
+class RequestInvalid(Exception):
+    """Input refused at the edge, with every offending field (422)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{error.field}: {error.message}" for error in errors))
+        self.errors = errors
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    errors: list[FieldError] | None = None,
+    checks: dict[str, str] | None = None,
+) -> Response[Any]:
+    """The one way an error leaves the service."""
+    problem = Problem(
+        title=_reason(status),
+        status=status,
+        detail=detail,
+        instance=request.scope["path"],
+        errors=msgspec.UNSET if errors is None else errors,
+        checks=msgspec.UNSET if checks is None else checks,
+    )
+    return Response(
+        content=msgspec.json.encode(problem),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers) if headers else None,
+    )
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def domain_error_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, DomainError)
+    status = next((code for kind, code in _DOMAIN_STATUS if isinstance(exc, kind)), 400)
+    headers: dict[str, str] | None = None
+    errors: list[FieldError] | None = None
+    if status == 401:
+        headers = BEARER_CHALLENGE
+    elif isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(max(1, exc.retry_after_seconds))}
+    elif isinstance(exc, InvalidInput):
+        errors = [FieldError(field=_qualified_field(exc.field), message=exc.detail)]
+    return problem_response(request, status, exc.detail, headers=headers, errors=errors)
+
+
+def _qualified_field(field: str | None) -> str:
+    """Use-case field names are body fields unless they say where they come from."""
+    if not field:
+        return "body"
+    if field.partition(".")[0] in _SOURCE_PREFIX:
+        return field
+    return f"body.{field}"
+
+
+def request_invalid_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, RequestInvalid)
+    return problem_response(
+        request,
+        422,
+        "The request is invalid: see errors for each offending field",
+        errors=exc.errors,
+    )
+
+
+def dependency_unavailable_to_response(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[Any]:
+    assert isinstance(exc, DependencyUnavailable)
+    logger.warning("Dependency unavailable on %s: %s", request.scope["path"], exc.detail)
+    return problem_response(
+        request,
+        503,
+        "A service this request needs is unavailable; try again shortly",
+        headers={"Retry-After": str(max(1, exc.retry_after_seconds))},
+    )
+
+
+def http_exception_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Litestar's own errors: routing, body parsing, validation, size limits, auth."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    headers = dict(exc.headers) if exc.headers else None
+    if isinstance(exc, ValidationException):
+        return _validation_response(request, exc)
+    if status >= 500:
+        logger.error(
+            "Internal error on %s %s: %s",
+            request.scope["method"],
+            request.scope["path"],
+            exc.detail,
+        )
+        return problem_response(request, status, "An unexpected error occurred")
+    if isinstance(exc, NotAuthorizedException) or status == 401:
+        headers = {**(headers or {}), **BEARER_CHALLENGE}
+        detail = exc.detail if exc.detail != _reason(401) else "Authentication required"
+    elif isinstance(exc, PermissionDeniedException):
+        detail = exc.detail if exc.detail != _reason(403) else "Not allowed"
+    elif isinstance(exc, NotFoundException):
+        detail = (
+            exc.detail
+            if exc.detail != _reason(404)
+            else f"Nothing found at {request.scope['path']}"
+        )
+    elif isinstance(exc, MethodNotAllowedException):
+        detail = f"Method {request.scope['method']} is not allowed here"
+        if headers is not None:
+            headers = {"Allow": _allow_header(headers)}
+    elif status == 413:
+        limit = (
+            request.route_handler.resolve_request_max_body_size() if _has_handler(request) else None
+        )
+        detail = (
+            f"The request body is larger than the limit of {limit} bytes"
+            if limit
+            else "The request body is too large"
+        )
+    else:
+        detail = exc.detail or _reason(status)
+    return problem_response(request, status, detail, headers=headers)
+
+
+def _has_handler(request: Request[Any, Any, Any]) -> bool:
+    return request.scope.get("route_handler") is not None
+
+
+def _allow_header(headers: Mapping[str, str]) -> str:
+    raw = next((value for name, value in headers.items() if name.lower() == "allow"), "")
+    methods = sorted({method.strip().upper() for method in raw.split(",") if method.strip()})
+    return ", ".join(methods)
+
+
+def _validation_response(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Any]:
+    entries: list[dict[str, Any]] = exc.extra if isinstance(exc.extra, list) else []
+    errors: list[FieldError] = []
+    body_entries = [entry for entry in entries if str(entry.get("source", "")) == "body"]
+    if body_entries:
+        errors.extend(_body_errors(request) or [_entry_to_error(e) for e in body_entries])
+    errors.extend(_entry_to_error(entry) for entry in entries if entry not in body_entries)
+    # A bad header value is a malformed request; anything else is well-formed but invalid.
+    only_headers = bool(errors) and all(error.field.startswith("header.") for error in errors)
+    status = _HEADER_ONLY_STATUS if only_headers else HTTPStatus.UNPROCESSABLE_ENTITY
+    detail = (
+        "Invalid request header"
+        if only_headers
+        else "The request is invalid: see errors for each offending field"
+    )
+    return problem_response(request, status, detail, errors=errors or None)
+
+
+def _entry_to_error(entry: Mapping[str, Any]) -> FieldError:
+    source = str(entry.get("source") or "body")
+    prefix = _SOURCE_PREFIX.get(source.rsplit(".", 1)[-1].lower(), "body")
+    key = str(entry.get("key") or "")
+    message = str(entry.get("message") or "Invalid value")
+    if prefix == "body" and key in ("", "data"):
+        return FieldError(field="body", message=message)
+    if prefix == "header":
+        return FieldError(field=f"header.{key}", message=message)
+    return FieldError(field=f"{prefix}.{key}" if key else prefix, message=message)
+
+
+def _body_errors(request: Request[Any, Any, Any]) -> list[FieldError] | None:
+    """Every offending body field, not just the first one msgspec stopped at.
+
+    Only runs when a body already failed validation, so the normal path pays nothing.
+    """
+    handler = request.scope.get("route_handler")
+    if handler is None:
+        return None
+    data_field = handler.parsed_fn_signature.parameters.get("data")
+    body_type = getattr(data_field, "annotation", None)
+    if not (isinstance(body_type, type) and issubclass(body_type, msgspec.Struct)):
+        return None
+    state = ScopeState.from_scope(request.scope)
+    raw = state.json
+    if raw is Empty:
+        if not state.body:
+            return [FieldError(field="body", message="A JSON request body is required")]
+        return None
+    return struct_field_errors(body_type, raw, prefix="body")
+
+
+def struct_field_errors(
+    struct_type: type[msgspec.Struct], raw: Any, *, prefix: str
+) -> list[FieldError]:
+    """Validate ``raw`` against ``struct_type`` field by field, collecting every error."""
+    if not isinstance(raw, dict):
+        return [FieldError(field=prefix, message="Expected a JSON object")]
+    errors: list[FieldError] = []
+    config = struct_type.__struct_config__
+    fields = msgspec.structs.fields(struct_type)
+    known = {info.encode_name for info in fields}
+    for info in fields:
+        name = info.encode_name
+        if name not in raw:
+            if info.required:
+                errors.append(FieldError(field=f"{prefix}.{name}", message="Field required"))
+            continue
+        try:
+            msgspec.convert(raw[name], type=info.type, strict=True, str_keys=True)
+        except msgspec.ValidationError as error:
+            errors.append(_nested_error(f"{prefix}.{name}", str(error)))
+    if config.forbid_unknown_fields:
+        errors.extend(
+            FieldError(field=f"{prefix}.{key}", message="Unknown field")
+            for key in raw
+            if key not in known
+        )
+    return errors or [FieldError(field=prefix, message="Invalid request body")]
+
+
+def _nested_error(field: str, text: str) -> FieldError:
+    """A msgspec error inside a field, located precisely: ``body.items[0].quantity``."""
+    match = _MSGSPEC_PATH.search(text)
+    path = match.group("path") if match else ""
+    message = text[: match.start()] if match else text
+    # Errors about a key name the object, not the key: point at the key itself.
+    if key := _MSGSPEC_KEY.search(message):
+        path = f"{path}.{key.group('key')}"
+        message = "Unknown field" if key.group("kind") == "unknown" else "Field required"
+    return FieldError(field=f"{field}{path}", message=message)
+
+
+def unexpected_error_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.error(
+        "Unhandled error on %s %s",
+        request.scope.get("method"),
+        request.scope.get("path"),
+        exc_info=exc,
+    )
+    return problem_response(request, 500, "An unexpected error occurred")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    DomainError: domain_error_to_response,
+    RequestInvalid: request_invalid_to_response,
+    DependencyUnavailable: dependency_unavailable_to_response,
+    HTTPException: http_exception_to_response,
+    Exception: unexpected_error_to_response,
+}
+
+
+# --- OpenAPI --------------------------------------------------------------------------------
+
+_DESCRIPTIONS = {
+    400: "Malformed request (bad JSON or form body, bad header value)",
+    401: "Missing, malformed, expired or revoked token, or wrong credentials",
+    403: "Authenticated but not allowed",
+    404: "No such resource (or it belongs to someone else)",
+    409: "Conflicts with the current state",
+    413: "Request body over the configured limit",
+    415: "Unsupported request content type",
+    422: "Well-formed but invalid input; see errors",
+    429: "Too many attempts; see Retry-After",
+    503: "A dependency is down; see Retry-After",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses a route may give.
+
+    400 is listed with any client error: a request can always be malformed, and the
+    entry replaces the one Litestar would add with its own (non-problem) error shape.
+    """
+    if any(400 <= status < 500 for status in statuses):
+        statuses = (400, *statuses)
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_DESCRIPTIONS.get(status, _reason(status)),
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in sorted(set(statuses))
+    }

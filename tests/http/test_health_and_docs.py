@@ -1,0 +1,151 @@
+"""Probes, the API documentation pages, and the OpenAPI document."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from application.ports import DependencyUnavailable
+from entrypoints.version import VERSION
+from tests.http.conftest import Api, http_client
+from tests.http.test_auth import assert_problem
+
+LOCAL_ASSETS = [
+    "/static/docs/swagger-ui-bundle.js",
+    "/static/docs/swagger-ui-standalone-preset.js",
+    "/static/docs/swagger-ui.css",
+    "/static/docs/redoc.standalone.js",
+    "/static/docs/favicon-32x32.png",
+]
+
+
+async def test_liveness_reports_the_version(memory_api: Api) -> None:
+    response = await memory_api.http.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "version": VERSION}
+
+
+async def test_readiness_checks_the_database(api: Api) -> None:
+    response = await api.http.get("/health/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+async def test_readiness_fails_with_the_failing_check(app_for: Callable[..., Any]) -> None:
+    async def database_down() -> None:
+        raise DependencyUnavailable("Database unavailable", retry_after_seconds=5)
+
+    app = app_for(tweak=lambda container: dataclasses.replace(container, readiness=database_down))
+
+    async with http_client(app) as http:
+        response = await http.get("/health/ready")
+
+    body = assert_problem(response, 503)
+    assert response.headers["retry-after"] == "5"
+    assert body["checks"] == {"database": "unavailable"}
+
+
+async def test_probes_need_no_token(memory_api: Api) -> None:
+    for path in ("/health", "/health/ready", "/docs", "/redoc", "/api/v1/openapi.json"):
+        assert (await memory_api.http.get(path)).status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_documentation_pages_use_only_local_assets(memory_api: Api, page: str) -> None:
+    response = await memory_api.http.get(page)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    references = re.findall(r"""(?:src|href)=["']([^"']+)["']""", response.text)
+    assert references
+    assert all(reference.startswith("/static/docs/") for reference in references), references
+    assert "cdn" not in response.text.lower()
+    assert "googleapis" not in response.text
+
+
+@pytest.mark.parametrize("asset", LOCAL_ASSETS)
+async def test_documentation_assets_are_served_by_storefront(memory_api: Api, asset: str) -> None:
+    response = await memory_api.http.get(asset)
+
+    assert response.status_code == 200
+    assert len(response.content) > 100
+
+
+async def test_an_unknown_asset_is_not_found(memory_api: Api) -> None:
+    assert_problem(await memory_api.http.get("/static/docs/nothing.js"), 404)
+
+
+async def test_the_openapi_document_is_openapi_3_1(memory_api: Api) -> None:
+    response = await memory_api.http.get("/api/v1/openapi.json")
+
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.1")
+    assert document["info"]["version"] == VERSION
+
+
+async def test_the_openapi_bearer_scheme_logs_in_with_the_password_flow(memory_api: Api) -> None:
+    document = (await memory_api.http.get("/api/v1/openapi.json")).json()
+
+    schemes = document["components"]["securitySchemes"]
+    (scheme,) = schemes.values()
+    assert scheme["type"] == "oauth2"
+    assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/login"
+    login_body = document["paths"]["/api/v1/auth/login"]["post"]["requestBody"]["content"]
+    assert {"application/x-www-form-urlencoded", "application/json"} <= set(login_body)
+
+
+async def test_every_operation_has_an_id_and_documents_its_errors(memory_api: Api) -> None:
+    document = (await memory_api.http.get("/api/v1/openapi.json")).json()
+    operations = {
+        (method.upper(), path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+
+    assert len(operations) == 24
+    ids = [operation["operationId"] for operation in operations.values()]
+    assert len(set(ids)) == len(ids)
+    documented = {status for operation in operations.values() for status in operation["responses"]}
+    assert {"401", "403", "404", "409", "422"} <= documented
+    problem = operations[("POST", "/api/v1/orders")]["responses"]["409"]["content"]
+    assert problem["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+
+
+async def test_public_operations_need_no_credentials_and_others_do(memory_api: Api) -> None:
+    document = (await memory_api.http.get("/api/v1/openapi.json")).json()
+    paths = document["paths"]
+
+    assert paths["/api/v1/products"]["get"]["security"] == [{}]
+    assert paths["/api/v1/auth/login"]["post"]["security"] == [{}]
+    assert "security" not in paths["/api/v1/orders"]["post"]
+    assert document["security"] == [
+        {name: []} for name in document["components"]["securitySchemes"]
+    ]
+
+
+async def test_the_openapi_document_shows_request_constraints(memory_api: Api) -> None:
+    document = (await memory_api.http.get("/api/v1/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+
+    product = schemas["ProductRequest"]["properties"]
+    assert product["name"]["maxLength"] == 200
+    assert product["stock"]["minimum"] == 0
+    order_items = schemas["OrderRequest"]["properties"]["items"]
+    assert order_items["minItems"] == 1
+    assert order_items["maxItems"] == 100
+
+
+async def test_request_bodies_that_refuse_unknown_fields_say_so(memory_api: Api) -> None:
+    document = (await memory_api.http.get("/api/v1/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+
+    for name in ("RegisterRequest", "ProductRequest", "ProductPatchRequest", "OrderItemRequest"):
+        assert schemas[name]["additionalProperties"] is False, name
+    assert "additionalProperties" not in schemas["ProductResponse"]
