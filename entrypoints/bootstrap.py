@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
 from adapters.login_throttle import MemoryLoginThrottle, RedisLoginThrottle
+from adapters.mail import LogMailer, SmtpMailer
 from adapters.passwords import Argon2PasswordHasher
 from adapters.tokens import JwtTokenService
 from application.auth import (
@@ -39,10 +40,12 @@ from application.catalogue import (
     ReplaceProduct,
     UpdateProduct,
 )
+from application.notifications import DeliverOutbox, PurgeOutbox
 from application.orders import CancelOrder, GetOrder, ListOrders, PlaceOrder
 from application.ports import (
     Clock,
     LoginThrottle,
+    Mailer,
     PasswordHasher,
     TokenService,
     UnitOfWorkFactory,
@@ -57,6 +60,7 @@ from application.users import (
     ListUsers,
     UpdateProfile,
 )
+from entrypoints.outbox_dispatcher import OutboxDispatcher
 from entrypoints.settings import Settings
 
 if TYPE_CHECKING:
@@ -113,7 +117,14 @@ class Container:
     list_orders: ListOrders
     get_order: GetOrder
 
+    deliver_outbox: DeliverOutbox
+    purge_outbox: PurgeOutbox
+
     closers: tuple[Closer, ...] = field(default=())
+
+    def outbox_dispatcher(self) -> OutboxDispatcher:
+        """A dispatcher delivering this container's outbox (started by its owner)."""
+        return OutboxDispatcher(self.deliver_outbox, self.purge_outbox)
 
     async def close(self) -> None:
         """Release pools and connections (the app's lifespan calls this on shutdown)."""
@@ -132,6 +143,7 @@ def _wire(
     tokens: TokenService,
     clock: Clock,
     throttle: LoginThrottle,
+    mailer: Mailer,
     engine: AsyncEngine | None,
     readiness: ReadinessCheck,
     closers: tuple[Closer, ...],
@@ -170,6 +182,45 @@ def _wire(
         cancel_order=CancelOrder(uow, clock),
         list_orders=ListOrders(uow),
         get_order=GetOrder(uow),
+        deliver_outbox=DeliverOutbox(
+            uow,
+            mailer,
+            clock,
+            message_domain=_message_domain(settings),
+            batch_size=OUTBOX_BATCH_SIZE,
+            # Longer than a whole batch against a server that hangs until the timeout.
+            lease=timedelta(seconds=OUTBOX_BATCH_SIZE * SMTP_TIMEOUT_SECONDS * 2),
+        ),
+        purge_outbox=PurgeOutbox(
+            uow, clock, retention=timedelta(days=settings.outbox_retention_days)
+        ),
+    )
+
+
+OUTBOX_BATCH_SIZE = 10
+SMTP_TIMEOUT_SECONDS = 10.0
+DEFAULT_SENDER = "storefront@localhost"
+
+
+def _message_domain(settings: Settings) -> str:
+    """Message-IDs are minted in the sender's domain, as RFC 5322 recommends."""
+    sender = settings.smtp_sender or DEFAULT_SENDER
+    return sender.rpartition("@")[2].strip("<> ") or "localhost"
+
+
+def _mailer(settings: Settings) -> Mailer:
+    if settings.smtp_host is None:
+        return LogMailer(settings.smtp_sender or DEFAULT_SENDER)
+    return SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_sender or DEFAULT_SENDER,
+        username=settings.smtp_user,
+        password=settings.smtp_password,
+        use_tls=settings.smtp_security == "tls",
+        # STARTTLS is required when asked for, so a stripped offer cannot downgrade us.
+        start_tls=settings.smtp_security == "starttls",
+        timeout_seconds=SMTP_TIMEOUT_SECONDS,
     )
 
 
@@ -249,6 +300,7 @@ def build_container(settings: Settings, *, hasher: PasswordHasher | None = None)
         tokens=_token_service(settings, clock),
         clock=clock,
         throttle=throttle,
+        mailer=_mailer(settings),
         engine=engine,
         readiness=database_ready,
         closers=(*throttle_closers, *_closer_for_hasher(hasher), engine.dispose),
@@ -284,6 +336,7 @@ def build_memory_container(
         tokens=_token_service(settings, clock),
         clock=clock,
         throttle=throttle,
+        mailer=_mailer(settings),
         engine=None,
         readiness=_always_ready,
         closers=_closer_for_hasher(hasher),

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -109,12 +110,10 @@ def _fail(message: str) -> None:
 def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.command == "openapi":
         return _openapi(args.output)
-    if args.command == "worker":
-        raise CommandError(
-            "the worker is not available yet: queued e-mails stay in the outbox for now"
-        )
     settings = load_settings(environ)
     configure_logging(settings)
+    if args.command == "worker":
+        return asyncio.run(_worker(settings))
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.workers, args.access_log)
     if args.command == "db":
@@ -186,6 +185,25 @@ async def _schema_is_current(settings: Settings) -> bool:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+# --- worker ---------------------------------------------------------------------------------
+
+
+async def _worker(settings: Settings) -> int:
+    """Deliver the outbox until SIGTERM or SIGINT, then stop cleanly."""
+    container = await asyncio.to_thread(_container_for_command, settings)
+    dispatcher = container.outbox_dispatcher()
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop_signal, dispatcher.request_stop)
+    logger.info("Outbox worker started")
+    try:
+        await dispatcher.run_until_stopped()
+    finally:
+        await container.close()
+    logger.info("Outbox worker stopped")
+    return 0
 
 
 # --- db -------------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ LogFormat = Literal["console", "json"]
 TrustedNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+SmtpSecurity = Literal["starttls", "tls", "none"]
+
+
 class SettingsError(Exception):
     """A setting is missing or invalid; ``str(error)`` is one line fit for a terminal."""
 
@@ -63,6 +66,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_sender: str | None = None
+    smtp_security: SmtpSecurity = "starttls"
+    outbox_dispatcher_in_process: bool = True
+    outbox_retention_days: int = 7
     max_body_size: int = 1_048_576
     login_max_failures_per_email: int = 5
     login_max_failures_per_client: int = 50
@@ -164,6 +170,18 @@ class _Reader:
             return value
 
         found = self.parsed(name, parse, "one of " + ", ".join(choices))
+        return default if found is None else found
+
+    def boolean(self, name: str, default: bool) -> bool:
+        def parse(value: str) -> bool:
+            lowered = value.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+
+        found = self.parsed(name, parse, "true or false")
         return default if found is None else found
 
     def items(self, name: str) -> tuple[str, ...]:
@@ -302,6 +320,11 @@ def load_settings(
         smtp_user=reader.text("SMTP_USER"),
         smtp_password=reader.text("SMTP_PASSWORD"),
         smtp_sender=reader.text("SMTP_SENDER"),
+        smtp_security=reader.choice(  # type: ignore[arg-type]
+            "SMTP_SECURITY", "starttls", ("starttls", "tls", "none"), upper=False
+        ),
+        outbox_dispatcher_in_process=reader.boolean("OUTBOX_DISPATCHER_IN_PROCESS", True),
+        outbox_retention_days=reader.integer("OUTBOX_RETENTION_DAYS", 7, minimum=1, maximum=3650),
         max_body_size=reader.integer("MAX_BODY_SIZE", 1_048_576, minimum=1024, maximum=1 << 30),
         login_max_failures_per_email=reader.integer(
             "LOGIN_MAX_FAILURES_PER_EMAIL", 5, minimum=1, maximum=1_000_000

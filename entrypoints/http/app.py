@@ -100,9 +100,17 @@ def create_app(container: Container) -> Litestar:
 
     @asynccontextmanager
     async def release_resources(_: Litestar) -> AsyncIterator[None]:
+        # The dispatcher stops before the engine it uses is disposed.
+        dispatcher = (
+            container.outbox_dispatcher() if settings.outbox_dispatcher_in_process else None
+        )
         try:
+            if dispatcher is not None:
+                await dispatcher.start()
             yield
         finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
             await container.close()
 
     auth = bearer_auth(

@@ -72,13 +72,6 @@ def test_production_without_a_secret_key_does_not_start(capsys: pytest.CaptureFi
     assert "SECRET_KEY" in one_error_line(capsys.readouterr().err)
 
 
-def test_the_worker_is_not_available_yet(capsys: pytest.CaptureFixture[str]) -> None:
-    status = cli.main(["worker"], environ=ENV)
-
-    assert status != 0
-    assert "not available" in one_error_line(capsys.readouterr().err)
-
-
 def test_db_upgrade_then_current_shows_the_revision(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
