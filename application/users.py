@@ -29,17 +29,6 @@ async def load_user(uow: UnitOfWork, user_id: int) -> User:
     return user
 
 
-class GetProfile:
-    """The caller's own account."""
-
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
-
-    async def execute(self, user_id: int) -> User:
-        async with self._uow() as uow:
-            return await load_user(uow, user_id)
-
-
 @dataclass(frozen=True, slots=True)
 class UpdateProfileCommand:
     user_id: int
@@ -152,7 +141,7 @@ def user_position(user: User) -> KeysetPosition:
 
 
 class GetUser:
-    """One account by id."""
+    """One account by id (the caller's own profile comes with authentication)."""
 
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow

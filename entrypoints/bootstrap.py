@@ -54,7 +54,6 @@ from application.users import (
     AdminUpdateUser,
     CreateSuperuser,
     DeactivateUser,
-    GetProfile,
     GetUser,
     GetUserStats,
     ListUsers,
@@ -95,7 +94,6 @@ class Container:
     log_out: LogOut
     authenticate: Authenticate
 
-    get_profile: GetProfile
     update_profile: UpdateProfile
     get_user_stats: GetUserStats
     list_users: ListUsers
@@ -163,7 +161,6 @@ def _wire(
         refresh_session=RefreshSession(uow, sessions, clock),
         log_out=LogOut(uow, clock),
         authenticate=Authenticate(uow, tokens),
-        get_profile=GetProfile(uow),
         update_profile=UpdateProfile(uow, hasher, clock),
         get_user_stats=GetUserStats(uow),
         list_users=ListUsers(uow),
