@@ -395,8 +395,6 @@ class InMemoryRefreshTokenRepository:
             token.token_hash
             for token in self._store.refresh_tokens.values()
             if token.expires_at < expired_before
-            or (token.used_at is not None and token.used_at < expired_before)
-            or (token.revoked_at is not None and token.revoked_at < expired_before)
         ]
         for token_hash in doomed:
             self._journal.delete(self._store.refresh_tokens, token_hash)

@@ -269,7 +269,7 @@ class Authenticate:
 
 
 class PurgeRefreshTokens:
-    """Delete refresh tokens that can never be used again."""
+    """Delete refresh tokens that have expired (spent ones are kept until then)."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow

@@ -147,7 +147,11 @@ class RefreshTokenRepository(Protocol):
     async def revoke_family(self, family_id: str, at: datetime) -> None: ...
 
     async def purge(self, expired_before: datetime) -> int:
-        """Delete tokens expired, or spent or revoked, before the given time."""
+        """Delete tokens that expired before the given time; return how many.
+
+        Spent and revoked tokens are kept until they expire: a spent token presented
+        again is how reuse is detected, and its family revoked.
+        """
         ...
 
 

@@ -27,6 +27,7 @@ from application.auth import (
     Authenticate,
     LogIn,
     LogOut,
+    PurgeRefreshTokens,
     RefreshSession,
     RegisterUser,
     SessionIssuer,
@@ -59,6 +60,7 @@ from application.users import (
     ListUsers,
     UpdateProfile,
 )
+from entrypoints.maintenance import PeriodicPurge
 from entrypoints.outbox_dispatcher import OutboxDispatcher
 from entrypoints.settings import Settings
 
@@ -66,6 +68,8 @@ if TYPE_CHECKING:
     from adapters.memory import InMemoryStore
 
 logger = logging.getLogger(__name__)
+
+REFRESH_TOKEN_PURGE_SECONDS = 3600.0
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 """Raises ``DependencyUnavailable`` when a backing service is down."""
@@ -93,6 +97,7 @@ class Container:
     refresh_session: RefreshSession
     log_out: LogOut
     authenticate: Authenticate
+    purge_refresh_tokens: PurgeRefreshTokens
 
     update_profile: UpdateProfile
     get_user_stats: GetUserStats
@@ -120,6 +125,12 @@ class Container:
 
     closers: tuple[Closer, ...] = field(default=())
 
+    def refresh_token_purge(self, every: float = REFRESH_TOKEN_PURGE_SECONDS) -> PeriodicPurge:
+        """A background purge of dead refresh tokens (started by its owner)."""
+        return PeriodicPurge(
+            self.purge_refresh_tokens.execute, what="dead refresh tokens", every=every
+        )
+
     def outbox_dispatcher(self) -> OutboxDispatcher:
         """A dispatcher delivering this container's outbox (started by its owner)."""
         return OutboxDispatcher(self.deliver_outbox, self.purge_outbox)
@@ -146,7 +157,8 @@ def _wire(
     readiness: ReadinessCheck,
     closers: tuple[Closer, ...],
 ) -> Container:
-    sessions = SessionIssuer(tokens, clock, timedelta(days=settings.refresh_token_expire_days))
+    refresh_ttl = timedelta(days=settings.refresh_token_expire_days)
+    sessions = SessionIssuer(tokens, clock, refresh_ttl)
     return Container(
         settings=settings,
         tokens=tokens,
@@ -161,6 +173,7 @@ def _wire(
         refresh_session=RefreshSession(uow, sessions, clock),
         log_out=LogOut(uow, clock),
         authenticate=Authenticate(uow, tokens),
+        purge_refresh_tokens=PurgeRefreshTokens(uow, clock),
         update_profile=UpdateProfile(uow, hasher, clock),
         get_user_stats=GetUserStats(uow),
         list_users=ListUsers(uow),
@@ -311,17 +324,17 @@ def build_memory_container(
     clock: Clock | None = None,
     store: InMemoryStore | None = None,
 ) -> Container:
-    """The same use cases on the in-memory adapters (tests, demos); nothing to connect to."""
+    """The same use cases on the in-memory adapters (tests, demos); nothing to connect to.
+
+    Only the login throttle follows the settings: with ``REDIS_URL`` it is the shared
+    Redis one, so several in-memory apps can stand for several API processes.
+    """
     from adapters.memory import InMemoryStore, InMemoryUnitOfWork
 
     memory = store if store is not None else InMemoryStore()
     clock = clock or SystemClock()
     hasher = hasher or Argon2PasswordHasher()
-    throttle = MemoryLoginThrottle(
-        limits=_login_limits(settings),
-        window_seconds=settings.login_throttle_window_seconds,
-        clock=clock,
-    )
+    throttle, throttle_closers = _throttle(settings, clock)
 
     def unit_of_work() -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(memory, clock=clock)
@@ -336,5 +349,5 @@ def build_memory_container(
         mailer=_mailer(settings),
         engine=None,
         readiness=_always_ready,
-        closers=_closer_for_hasher(hasher),
+        closers=(*throttle_closers, *_closer_for_hasher(hasher)),
     )

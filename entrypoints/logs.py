@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 from entrypoints.http.request_context import request_id_var
 from entrypoints.settings import Settings
 
+SQL_STATEMENT_LOGGER = "sqlalchemy.engine"
+"""At INFO and below it logs every statement with its parameters: password hashes,
+e-mail addresses, refresh-token digests. It stays at WARNING whatever ``LOG_LEVEL`` says."""
 CONSOLE_FORMAT = "%(asctime)s %(levelname)-8s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -52,6 +55,7 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+    logging.getLogger(SQL_STATEMENT_LOGGER).setLevel(logging.WARNING)
     if settings.log_level != "DEBUG":
         # Alembic narrates every connection it configures; the commands say what matters.
         logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -144,3 +144,34 @@ def migrated_sqlite_url(sqlite_template_path: Path, tmp_path: Path) -> str:
     path = tmp_path / "storefront.db"
     shutil.copyfile(sqlite_template_path, path)
     return f"sqlite+aiosqlite:///{path}"
+
+
+DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database of its own for one test, empty before and flushed after.
+
+    ``TEST_REDIS_URL`` names it (default database 13 of the local server, which tests
+    own: it is flushed). Skipped when unreachable, failed under ``CI=true``.
+    """
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    url = os.environ.get("TEST_REDIS_URL") or DEFAULT_TEST_REDIS_URL
+    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+        client.flushdb()
+    except (RedisError, OSError) as exc:
+        client.close()
+        reason = f"Redis is not reachable at {url!r}: {exc!r}"
+        if in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()

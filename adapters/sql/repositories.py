@@ -161,13 +161,9 @@ _REVOKE_FAMILY = (
     )
     .values(revoked_at=_AT)
 )
-_PURGE_REFRESH_TOKENS = sa.delete(refresh_tokens).where(
-    sa.or_(
-        refresh_tokens.c.expires_at < _AT,
-        refresh_tokens.c.used_at < _AT,
-        refresh_tokens.c.revoked_at < _AT,
-    )
-)
+# Spent and revoked tokens stay until they expire: presenting a spent one again is how
+# a stolen token is detected and its family revoked.
+_PURGE_REFRESH_TOKENS = sa.delete(refresh_tokens).where(refresh_tokens.c.expires_at < _AT)
 
 
 class SqlRefreshTokenRepository:

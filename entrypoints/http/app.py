@@ -100,17 +100,20 @@ def create_app(container: Container) -> Litestar:
 
     @asynccontextmanager
     async def release_resources(_: Litestar) -> AsyncIterator[None]:
-        # The dispatcher stops before the engine it uses is disposed.
+        # Background jobs stop before the engine they use is disposed.
         dispatcher = (
             container.outbox_dispatcher() if settings.outbox_dispatcher_in_process else None
         )
+        purge = container.refresh_token_purge()
         try:
+            await purge.start()
             if dispatcher is not None:
                 await dispatcher.start()
             yield
         finally:
             if dispatcher is not None:
                 await dispatcher.stop()
+            await purge.stop()
             await container.close()
 
     auth = bearer_auth(

@@ -2,10 +2,11 @@
 
 It wraps even routing, so 404s, 405s and CORS preflights get the same headers as
 any other response: ``X-Request-ID`` (the client's, when it is 1 to 128 visible
-ASCII characters, else a fresh one), ``X-Process-Time`` (seconds) and
-``X-Content-Type-Options: nosniff``. When ``ALLOWED_HOSTS`` is set it also refuses
-other ``Host`` headers (400). It is on every request's path, so it does the least
-it can: no Request object, no header parsing beyond one scan.
+ASCII characters, else a fresh one), ``X-Process-Time`` (seconds) and the
+:data:`SECURITY_HEADERS` (``X-Content-Type-Options: nosniff`` among them). When
+``ALLOWED_HOSTS`` is set it also refuses other ``Host`` headers (400). It is on every
+request's path, so it does the least it can: no Request object, no header parsing
+beyond one scan.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ if TYPE_CHECKING:
 
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
-_NOSNIFF = (b"x-content-type-options", b"nosniff")
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    # Nothing here is meant to be framed (clickjacking), and no URL leaks in a Referer.
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+)
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -64,7 +71,7 @@ class HostPolicy:
 
 
 class RequestContextMiddleware:
-    """Request id, process time and nosniff on every HTTP response; optional host check.
+    """Request id, process time and security headers on every HTTP response; optional host check.
 
     ``allow_by_handler`` corrects the ``Allow`` header of Litestar's automatic OPTIONS
     responses, which lists only the methods of the first handler registered on a path
@@ -107,7 +114,7 @@ class RequestContextMiddleware:
                 headers = list(headers) if headers is not None else []
                 headers.append((REQUEST_ID_HEADER, request_id))
                 headers.append((b"x-process-time", b"%.6f" % (perf_counter() - started)))
-                headers.append(_NOSNIFF)
+                headers.extend(SECURITY_HEADERS)
                 if scope.get("method") == "OPTIONS":
                     headers = self._corrected_allow(scope, headers)
                 message["headers"] = headers

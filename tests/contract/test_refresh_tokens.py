@@ -111,7 +111,7 @@ async def test_revoking_a_family_revokes_all_its_tokens_and_only_them(
     assert (a1.revoked_at, a2.revoked_at, b1.revoked_at) == (at(minutes=1), at(minutes=1), None)
 
 
-async def test_purge_deletes_tokens_expired_spent_or_revoked_before_the_time(
+async def test_purge_deletes_only_expired_tokens_keeping_spent_ones_for_reuse_detection(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     user_id = await a_stored_user_id(uow_factory)
@@ -133,10 +133,10 @@ async def test_purge_deletes_tokens_expired_spent_or_revoked_before_the_time(
         purged = await uow.refresh_tokens.purge(at(days=2))
         await uow.commit()
 
-    assert purged == 3
+    assert purged == 1
     remaining = {
         h
         for h in ("expired", "spent", "revoked", "spent-late", "live")
         if await fetch(uow_factory, h) is not None
     }
-    assert remaining == {"spent-late", "live"}
+    assert remaining == {"spent", "revoked", "spent-late", "live"}

@@ -1,0 +1,227 @@
+"""API2:2023 Broken Authentication: only genuine, current tokens let anyone in.
+
+Access tokens are HS256 JWTs whose algorithm, issuer, audience, type and every claim
+are checked; refresh tokens are opaque, single-use, and a spent one presented again
+revokes every token descended from the same login (RFC 9700). Deactivating a user
+or changing their password ends their outstanding access tokens at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from typing import Any
+
+import jwt
+import pytest
+
+from tests.http.conftest import PASSWORD, TEST_SECRET_KEY, Api, bearer
+
+ME = "/api/v1/users/me"
+
+
+def _segments(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    header = jwt.get_unverified_header(token)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return header, claims
+
+
+def _forged(token: str, key: str = TEST_SECRET_KEY, **changes: Any) -> str:
+    """The same token with changed claims, signed with ``key``."""
+    header, claims = _segments(token)
+    claims.update(changes)
+    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": header["kid"]})
+
+
+def _b64(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+async def _access_token(api: Api, email: str = "alice@example.com") -> str:
+    await api.register(email)
+    return (await api.login(email))["access_token"]
+
+
+async def _refused(api: Api, token: str) -> None:
+    response = await api.http.get(ME, headers=bearer(token))
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_a_genuine_token_is_accepted(memory_api: Api) -> None:
+    token = await _access_token(memory_api)
+    response = await memory_api.http.get(ME, headers=bearer(token))
+    assert response.status_code == 200
+
+
+async def test_a_tampered_signature_is_refused(memory_api: Api) -> None:
+    token = await _access_token(memory_api)
+    head, payload, signature = token.split(".")
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    await _refused(memory_api, f"{head}.{payload}.{flipped}")
+
+
+async def test_tampered_claims_under_the_old_signature_are_refused(memory_api: Api) -> None:
+    token = await _access_token(memory_api)
+    head, _, signature = token.split(".")
+    _, claims = _segments(token)
+    claims["sub"] = "1"
+    claims["ver"] = claims["ver"] + 1
+    await _refused(memory_api, f"{head}.{_b64(claims)}.{signature}")
+
+
+async def test_an_unsigned_alg_none_token_is_refused(memory_api: Api) -> None:
+    token = await _access_token(memory_api)
+    header, claims = _segments(token)
+    unsigned = f"{_b64({**header, 'alg': 'none'})}.{_b64(claims)}."
+    await _refused(memory_api, unsigned)
+
+
+@pytest.mark.parametrize("algorithm", ["HS384", "HS512"])
+@pytest.mark.filterwarnings("ignore:The HMAC key is")
+async def test_another_algorithm_is_refused_even_with_the_right_key(
+    memory_api: Api, algorithm: str
+) -> None:
+    token = await _access_token(memory_api)
+    header, claims = _segments(token)
+    other = jwt.encode(claims, TEST_SECRET_KEY, algorithm=algorithm, headers={"kid": header["kid"]})
+    await _refused(memory_api, other)
+
+
+async def test_a_token_signed_with_another_key_is_refused(memory_api: Api) -> None:
+    token = await _access_token(memory_api)
+    await _refused(memory_api, _forged(token, key="another-secret-key-that-is-long-enough-too"))
+
+
+async def test_an_expired_token_is_refused(memory_api: Api) -> None:
+    token = await _access_token(memory_api)
+    assert memory_api.clock is not None
+    memory_api.clock.advance(minutes=16)
+    await _refused(memory_api, token)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"aud": "another-service"},
+        {"iss": "someone-else"},
+        {"typ": "refresh"},
+        {"nbf": 4_102_444_800},  # not before 2100
+    ],
+    ids=["wrong-audience", "wrong-issuer", "wrong-type", "not-yet-valid"],
+)
+async def test_a_token_with_a_wrong_claim_is_refused(
+    memory_api: Api, changes: dict[str, Any]
+) -> None:
+    token = await _access_token(memory_api)
+    await _refused(memory_api, _forged(token, **changes))
+
+
+@pytest.mark.parametrize("claim", ["sub", "exp", "iat", "nbf", "jti", "iss", "aud", "typ", "ver"])
+async def test_a_token_missing_a_claim_is_refused(memory_api: Api, claim: str) -> None:
+    token = await _access_token(memory_api)
+    header, claims = _segments(token)
+    del claims[claim]
+    await _refused(
+        memory_api, jwt.encode(claims, TEST_SECRET_KEY, algorithm="HS256", headers=header)
+    )
+
+
+async def test_a_refresh_token_is_not_an_access_token(api: Api) -> None:
+    await api.register()
+    tokens = await api.login()
+    await _refused(api, tokens["refresh_token"])
+
+
+async def test_an_access_token_is_not_a_refresh_token(api: Api) -> None:
+    await api.register()
+    tokens = await api.login()
+    response = await api.http.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["access_token"]}
+    )
+    assert response.status_code == 401
+
+
+async def test_reusing_a_spent_refresh_token_revokes_its_family(api: Api) -> None:
+    await api.register()
+    first = await api.login()
+    rotated = await api.http.post(
+        "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+    )
+    assert rotated.status_code == 200
+
+    replayed = await api.http.post(
+        "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+    )
+    assert replayed.status_code == 401
+    descendant = await api.http.post(
+        "/api/v1/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]}
+    )
+    assert descendant.status_code == 401
+
+
+async def test_concurrent_refreshes_with_one_token_cannot_both_succeed(api: Api) -> None:
+    await api.register()
+    tokens = await api.login()
+
+    async def refresh() -> int:
+        response = await api.http.post(
+            "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+        )
+        return response.status_code
+
+    statuses = await asyncio.gather(*(refresh() for _ in range(5)))
+
+    assert sorted(statuses) == [200, 401, 401, 401, 401]
+
+
+async def test_a_deactivated_users_token_is_refused_at_once(api: Api) -> None:
+    admin = await api.superuser()
+    token = await _access_token(api)
+    me = await api.http.get(ME, headers=bearer(token))
+
+    deleted = await api.http.delete(f"/api/v1/users/{me.json()['id']}", headers=admin)
+
+    assert deleted.status_code == 204
+    await _refused(api, token)
+
+
+async def test_a_demoted_superusers_token_is_refused_at_once(api: Api) -> None:
+    admin = await api.superuser()
+    other = await api.superuser("other-root@example.com")
+    other_id = (await api.http.get(ME, headers=other)).json()["id"]
+
+    demoted = await api.http.patch(
+        f"/api/v1/users/{other_id}", json={"is_superuser": False}, headers=admin
+    )
+
+    assert demoted.status_code == 200
+    response = await api.http.get(ME, headers=other)
+    assert response.status_code == 401
+
+
+async def test_changing_ones_password_ends_outstanding_access_tokens(api: Api) -> None:
+    token = await _access_token(api)
+    changed = await api.http.patch(
+        ME,
+        json={"password": "a-brand-new-password", "current_password": PASSWORD},
+        headers=bearer(token),
+    )
+    assert changed.status_code == 200
+    await _refused(api, token)
+
+
+async def test_a_deactivated_user_cannot_refresh(api: Api) -> None:
+    admin = await api.superuser()
+    await api.register()
+    tokens = await api.login()
+    me = await api.http.get(ME, headers=bearer(tokens["access_token"]))
+    await api.http.delete(f"/api/v1/users/{me.json()['id']}", headers=admin)
+
+    response = await api.http.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+
+    assert response.status_code == 401
