@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from entrypoints import cli
 from tests.conftest import create_postgres_database, drop_postgres_database
-from tests.http.test_cli import ENV
+from tests.http.test_cli import ENV, isolated  # noqa: F401 - autouse: logging put back
 
 pytestmark = pytest.mark.postgres
 
@@ -25,11 +24,8 @@ def empty_postgres_url(postgres_server_url: str) -> Iterator[str]:
 
 def test_a_new_postgresql_database_is_migrated_seeded_and_given_a_superuser(
     empty_postgres_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     environ = {**ENV, "DATABASE_URL": empty_postgres_url}
 
     assert cli.main(["db", "upgrade"], environ=environ) == 0
@@ -54,11 +50,8 @@ def test_a_new_postgresql_database_is_migrated_seeded_and_given_a_superuser(
 
 def test_downgrading_to_base_empties_the_schema_and_upgrading_restores_it(
     empty_postgres_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     environ = {**ENV, "DATABASE_URL": empty_postgres_url}
 
     assert cli.main(["db", "upgrade"], environ=environ) == 0
