@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import threading
 from collections.abc import Callable
@@ -27,7 +28,11 @@ _T = TypeVar("_T")
 DEFAULT_MEMORY_COST_KIB = 19456
 DEFAULT_TIME_COST = 2
 DEFAULT_PARALLELISM = 1
-DEFAULT_MAX_THREADS = 2
+# Hashing may use at most half the cores, so that a burst of logins always leaves the
+# other half to the event loop and the database: on 2 cores, 2 hashing threads cut
+# product reads during logins from ~750 to ~470 req/s (p50 41 -> 63 ms) for 25 % more
+# logins per second (tests/benchmarks/RESULTS.md, S6).
+DEFAULT_MAX_THREADS = max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 class Argon2PasswordHasher:

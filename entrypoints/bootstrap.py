@@ -291,6 +291,7 @@ def build_container(settings: Settings, *, hasher: PasswordHasher | None = None)
         settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        pre_ping=settings.database_pool_pre_ping,
     )
     clock = SystemClock()
     hasher = hasher or Argon2PasswordHasher()

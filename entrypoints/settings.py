@@ -51,8 +51,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every knob of the service, validated; build it with :func:`load_settings`."""
 
     database_url: str = DEFAULT_DATABASE_URL
-    database_pool_size: int = 10
-    database_max_overflow: int = 10
+    # A steady pool: overflow connections opened and closed under load cost ~15 % CPU
+    # (tests/benchmarks/RESULTS.md). 16 per process leaves room for several workers
+    # within PostgreSQL's default max_connections of 100.
+    database_pool_size: int = 16
+    database_max_overflow: int = 0
+    database_pool_pre_ping: bool = False
     secret_key: str
     previous_secret_keys: tuple[str, ...] = ()
     environment: Environment = "development"
@@ -301,8 +305,9 @@ def load_settings(
     smtp_port = reader.integer("SMTP_PORT", 587, minimum=1, maximum=65535)
     return Settings(
         database_url=_database_url(reader),
-        database_pool_size=reader.integer("DATABASE_POOL_SIZE", 10, minimum=1, maximum=1000),
-        database_max_overflow=reader.integer("DATABASE_MAX_OVERFLOW", 10, minimum=0, maximum=1000),
+        database_pool_size=reader.integer("DATABASE_POOL_SIZE", 16, minimum=1, maximum=1000),
+        database_max_overflow=reader.integer("DATABASE_MAX_OVERFLOW", 0, minimum=0, maximum=1000),
+        database_pool_pre_ping=reader.boolean("DATABASE_POOL_PRE_PING", False),
         secret_key=_secret_key(reader, environment, Path(secret_file)),
         previous_secret_keys=previous_keys,
         environment=environment,  # type: ignore[arg-type]

@@ -1,7 +1,16 @@
-"""One transaction's connection, as the SQL repositories use it.
+"""One unit of work's connection, as the SQL repositories use it.
 
 Every statement goes through :meth:`Transaction.execute`, so a database that cannot be
 reached surfaces as ``DependencyUnavailable`` wherever it happens.
+
+On PostgreSQL the transaction starts lazily: plain ``SELECT``s run in autocommit mode
+until the first statement that writes or locks, which opens the transaction. Reading
+a product or a user is then one round trip instead of BEGIN, SELECT and ROLLBACK. Under
+READ COMMITTED (the isolation used) this changes nothing a use case can observe: a
+read inside a transaction sees only what was committed when it started, exactly like
+a read outside one, and plain reads take no locks that the transaction would hold.
+Everything from the first write on, and the outbox rows written at commit, share one
+transaction as before.
 """
 
 from __future__ import annotations
@@ -9,21 +18,34 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Executable
+from sqlalchemy import CompoundSelect, Executable, Select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.failures import unavailable_from
 
+AUTOCOMMIT = "AUTOCOMMIT"
+
+
+def is_plain_read(statement: Executable) -> bool:
+    """A SELECT that neither writes nor locks rows (``FOR UPDATE`` needs a transaction)."""
+    if isinstance(statement, Select):
+        # FOR UPDATE has no public accessor on Select.
+        return statement._for_update_arg is None
+    return isinstance(statement, CompoundSelect)
+
 
 class Transaction:
     """The open connection of one unit of work, with failure translation."""
 
-    __slots__ = ("connection", "is_postgresql")
+    __slots__ = ("_isolation", "connection", "is_postgresql")
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, *, begin_lazily: str | None = None) -> None:
+        """``begin_lazily``: the isolation level to begin with at the first write, when
+        the connection was put in autocommit mode for the reads before it."""
         self.connection = connection
         self.is_postgresql = connection.dialect.name == "postgresql"
+        self._isolation = begin_lazily
 
     async def execute(
         self,
@@ -31,9 +53,31 @@ class Transaction:
         parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     ) -> CursorResult[*tuple[Any, ...]]:
         try:
+            if self._isolation is not None and not is_plain_read(statement):
+                await self._begin()
             return await self.connection.execute(statement, parameters)
         except Exception as exc:
             unavailable = unavailable_from(exc)
             if unavailable is None:
                 raise
             raise unavailable from exc
+
+    async def begin(self) -> None:
+        """Open the transaction now, if it is still waiting for a write."""
+        if self._isolation is not None:
+            try:
+                await self._begin()
+            except Exception as exc:
+                unavailable = unavailable_from(exc)
+                if unavailable is None:
+                    raise
+                raise unavailable from exc
+
+    async def _begin(self) -> None:
+        isolation, self._isolation = self._isolation, None
+        connection = self.connection
+        if connection.in_transaction():
+            # Only SQLAlchemy's bookkeeping of the autocommit reads: nothing to send.
+            await connection.commit()
+        await connection.execution_options(isolation_level=isolation)
+        await connection.begin()

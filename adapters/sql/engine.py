@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from application.ports import DependencyUnavailable
 
@@ -36,13 +38,16 @@ def create_engine_for(
     max_overflow: int = 10,
     statement_timeout_seconds: float = 30,
     connect_timeout_seconds: float = 5,
-    pre_ping: bool = True,
+    pre_ping: bool = False,
 ) -> AsyncEngine:
     """An engine tuned for this service; the caller disposes of it at shutdown.
 
-    PostgreSQL: a pool of ``pool_size`` (+ ``max_overflow``) connections, checked with a
-    ping on checkout unless ``pre_ping`` is off (it costs a round trip per unit of work),
-    statements cancelled by the server after ``statement_timeout_seconds``.
+    PostgreSQL: a pool of ``pool_size`` (+ ``max_overflow``) connections, statements
+    cancelled by the server after ``statement_timeout_seconds``. ``pre_ping`` is off by
+    default: with asyncpg a ping is BEGIN, a query and ROLLBACK, three round trips on
+    every checkout, more than the work of a product read. Without it, a connection the
+    server dropped fails one statement (a 503 for that request), and SQLAlchemy then
+    invalidates the whole pool, so the following checkouts connect afresh.
 
     SQLite: one connection per process, so this process's transactions queue for it;
     ``statement_timeout_seconds`` is how long a transaction waits for another process's
@@ -128,6 +133,52 @@ def _sqlite_engine(url: URL, *, busy_timeout_seconds: float) -> AsyncEngine:
     return engine
 
 
+class ConnectionGate:
+    """First come, first served turns at the pool's connections.
+
+    SQLAlchemy's asyncio pool lets a newcomer take a connection that was just returned
+    before the task woken for it runs; the woken task then queues again at the back.
+    Under sustained load some requests wait many turns: with 32 clients on 16
+    connections the p99 of a catalogue page went from 36 to over 200 ms. Waiting here
+    instead (asyncio's semaphore is fair) means the pool is only ever asked for a
+    connection it has free.
+    """
+
+    __slots__ = ("_slots", "_timeout")
+
+    def __init__(self, capacity: int, timeout_seconds: float) -> None:
+        self._slots = asyncio.Semaphore(capacity)
+        self._timeout = timeout_seconds
+
+    async def acquire(self) -> None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise DependencyUnavailable("Database connection pool exhausted") from None
+
+    def release(self) -> None:
+        self._slots.release()
+
+
+_GATES: weakref.WeakKeyDictionary[Engine, ConnectionGate | None] = weakref.WeakKeyDictionary()
+
+
+def connection_gate(engine: AsyncEngine) -> ConnectionGate | None:
+    """The gate in front of ``engine``'s pool, or None when its pool is unbounded."""
+    sync_engine = engine.sync_engine
+    try:
+        return _GATES[sync_engine]
+    except KeyError:
+        pass
+    pool = sync_engine.pool
+    gate = None
+    if isinstance(pool, QueuePool) and pool._max_overflow >= 0:
+        gate = ConnectionGate(pool.size() + pool._max_overflow, pool.timeout())
+    _GATES[sync_engine] = gate
+    return gate
+
+
 async def ping(engine: AsyncEngine, timeout_seconds: float = 2.0) -> None:
     """Raise ``DependencyUnavailable`` unless the database answers within the timeout."""
     try:
@@ -138,4 +189,4 @@ async def ping(engine: AsyncEngine, timeout_seconds: float = 2.0) -> None:
         raise DependencyUnavailable("Database unavailable") from exc
 
 
-__all__ = ["create_engine_for", "normalise_url", "ping"]
+__all__ = ["ConnectionGate", "connection_gate", "create_engine_for", "normalise_url", "ping"]

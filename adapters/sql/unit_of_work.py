@@ -9,7 +9,8 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.clock import SystemClock
-from adapters.sql.database import Transaction
+from adapters.sql.database import AUTOCOMMIT, Transaction
+from adapters.sql.engine import ConnectionGate, connection_gate
 from adapters.sql.failures import unavailable_from
 from adapters.sql.outbox_repository import SqlOutboxRepository
 from adapters.sql.repositories import (
@@ -49,6 +50,7 @@ class SqlUnitOfWork:
         "_connection",
         "_engine",
         "_events",
+        "_gate",
         "_outbox",
         "idempotency_keys",
         "orders",
@@ -70,23 +72,38 @@ class SqlUnitOfWork:
         self._clock: Clock = clock or _SYSTEM_CLOCK
         self._connection: AsyncConnection | None = None
         self._events: list[DomainEvent] = []
+        self._gate: ConnectionGate | None = None
 
     async def __aenter__(self) -> Self:
-        if self._connection is not None:
+        if self._connection is not None or self._gate is not None:
             raise RuntimeError("This unit of work is already in use")
+        gate = connection_gate(self._engine)
+        if gate is not None:
+            await gate.acquire()
         connection = self._engine.connect()
+        lazy: str | None = None
         try:
             await connection.start()
-            await connection.begin()
-        except Exception as exc:
+            if connection.dialect.name == "postgresql":
+                # Reads before the first write run without BEGIN/ROLLBACK (see Transaction).
+                lazy = connection.dialect.default_isolation_level or "READ COMMITTED"
+                await connection.execution_options(isolation_level=AUTOCOMMIT)
+            else:
+                await connection.begin()
+        except BaseException as exc:
             if connection.sync_connection is not None:
                 await _close_quietly(connection)
+            if gate is not None:
+                gate.release()
+            if not isinstance(exc, Exception):
+                raise
             unavailable = unavailable_from(exc)
             if unavailable is None:
                 raise
             raise unavailable from exc
         self._connection = connection
-        tx = Transaction(connection)
+        self._gate = gate
+        tx = Transaction(connection, begin_lazily=lazy)
         # Repositories only keep a reference to the transaction: making them costs little.
         self.users = SqlUserRepository(tx)
         self.products = SqlProductRepository(tx)
@@ -103,10 +120,16 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
+        gate, self._gate = self._gate, None
         self._events.clear()
-        if connection is not None:
-            # Closing returns the connection to the pool, rolling back what was not committed.
-            await _close_quietly(connection)
+        try:
+            if connection is not None:
+                # Closing returns the connection to the pool, rolling back what was not
+                # committed.
+                await _close_quietly(connection)
+        finally:
+            if gate is not None:
+                gate.release()
 
     async def commit(self) -> None:
         if self._connection is None:

@@ -6,6 +6,8 @@ read, logging set up, and the production container built, in that process.
 
 from __future__ import annotations
 
+import gc
+
 from litestar import Litestar
 
 from entrypoints.bootstrap import build_container
@@ -17,4 +19,11 @@ from entrypoints.settings import load_settings
 def create_app_from_environment() -> Litestar:
     settings = load_settings()
     configure_logging(settings)
-    return create_app(build_container(settings))
+    app = create_app(build_container(settings))
+    # The ~100,000 objects built so far (routes, schemas, SQL metadata) live as long as
+    # the process; frozen, the collector stops re-scanning them in every full collection,
+    # a pause of tens of milliseconds for every request in flight (the p99 of the
+    # benchmarks).
+    gc.collect()
+    gc.freeze()
+    return app

@@ -88,6 +88,10 @@ def test_a_malformed_env_file_line_is_reported(tmp_path: Path) -> None:
         ("SECRET_KEY", "short"),
         ("PREVIOUS_SECRET_KEYS", "short"),
         ("DATABASE_POOL_SIZE", "0"),
+        ("DATABASE_POOL_PRE_PING", "maybe"),
+        ("OUTBOX_DISPATCHER_IN_PROCESS", "sometimes"),
+        ("SMTP_SECURITY", "ssl3"),
+        ("OUTBOX_RETENTION_DAYS", "0"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_setting(tmp_path: Path, name: str, value: str) -> None:
