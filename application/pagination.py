@@ -49,6 +49,8 @@ class Slice(Generic[T]):
     items: Sequence[T]
     total: int
     has_more: bool
+    total_is_estimate: bool = False
+    """True when ``total`` is the database's estimate (large result sets), not a count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ class Page(Generic[T]):
     skip: int
     limit: int
     next_cursor: str | None
+    total_is_estimate: bool = False
 
     @property
     def page(self) -> int:
@@ -112,4 +115,5 @@ def page_from_slice(
         skip=request.skip,
         limit=request.limit,
         next_cursor=next_cursor,
+        total_is_estimate=found.total_is_estimate,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -12,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from adapters.sql.database import Transaction
 from adapters.sql.failures import is_unique_violation
@@ -21,6 +24,11 @@ from application.pagination import KeysetPosition, Slice
 from application.ports import ProductQuery, ProductSort
 from domain.errors import Conflict, InvalidInput
 from domain.products import Product
+
+EXACT_TOTAL_LIMIT = 10_000
+"""Up to this many matching products the total is counted; above it, on PostgreSQL, the
+planner's estimate is given instead (flagged): an exact count reads every matching row,
+and a list that long has no use for the last digit."""
 
 _IN_CATALOGUE = products.c.archived_at.is_(None)
 _AT = sa.bindparam("at", type_=UtcDateTime)
@@ -107,15 +115,63 @@ def _catalogue_filters(by_category: bool, by_search: bool) -> list[sa.ColumnElem
     return filters
 
 
+class _Explain(sa.Executable, sa.ClauseElement):
+    """``EXPLAIN (FORMAT JSON)`` of a statement, its parameters bound as usual."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: sa.Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+
+
+def _count_of(filters: list[sa.ColumnElement[bool]], capped: bool) -> sa.Select[Any]:
+    """The number of matching rows; ``capped``: stop counting past ``count_limit``."""
+    if not capped:
+        return sa.select(sa.func.count()).select_from(products).where(*filters)
+    matching = sa.select(sa.literal(1)).where(*filters).limit(sa.bindparam("count_limit"))
+    return sa.select(sa.func.count()).select_from(matching.subquery())
+
+
+# The planner's row count of the table (-1 before its first ANALYZE): read from the
+# catalog, it costs nothing and decides whether counting everything is cheap.
+_TABLE_IS_SMALL = (
+    sa.select(sa.literal_column("reltuples"))
+    .select_from(sa.table("pg_class"))
+    .where(sa.literal_column("oid") == sa.literal_column("'products'::regclass"))
+    .scalar_subquery()
+    <= EXACT_TOTAL_LIMIT
+)
+
+
+def _total_columns(
+    filters: list[sa.ColumnElement[bool]], capped: bool
+) -> list[sa.ColumnElement[Any]]:
+    """``total_count``, and on PostgreSQL ``counted_all`` (False: the count stopped early).
+
+    A small table is counted outright (the LIMIT of the capped count costs a little per
+    row); a large one only up to ``count_limit``. PostgreSQL runs only the branch taken.
+    """
+    if not capped:
+        return [_count_of(filters, False).scalar_subquery().label("total_count")]
+    total = sa.case(
+        (_TABLE_IS_SMALL, _count_of(filters, False).scalar_subquery()),
+        else_=_count_of(filters, True).scalar_subquery(),
+    )
+    return [total.label("total_count"), _TABLE_IS_SMALL.label("counted_all")]
+
+
 @functools.cache
 def _catalogue_page(
-    sort: ProductSort, by_category: bool, by_search: bool, keyset: bool
+    sort: ProductSort, by_category: bool, by_search: bool, keyset: bool, capped: bool = False
 ) -> sa.Select[Any]:
     """The page statement for one shape of query, built and compiled once."""
     filters = _catalogue_filters(by_category, by_search)
-    total = (
-        sa.select(sa.func.count()).select_from(products).where(*filters).scalar_subquery()
-    ).label("total_count")
+    totals = _total_columns(filters, capped)
     column = products.c.id if sort is ProductSort.ID else products.c[sort.field]
     after_id = sa.bindparam("after_id", type_=sa.Integer)
     if keyset:
@@ -133,7 +189,7 @@ def _catalogue_page(
     else:
         order_by = [column, products.c.id]
     return (
-        sa.select(*PRODUCT_COLUMNS, total)
+        sa.select(*PRODUCT_COLUMNS, *totals)
         .where(*filters)
         .order_by(*order_by)
         .limit(sa.bindparam("limit"))
@@ -142,9 +198,14 @@ def _catalogue_page(
 
 
 @functools.cache
-def _catalogue_count(by_category: bool, by_search: bool) -> sa.Select[Any]:
+def _catalogue_count(by_category: bool, by_search: bool, capped: bool = False) -> sa.Select[Any]:
+    return _count_of(_catalogue_filters(by_category, by_search), capped)
+
+
+@functools.cache
+def _catalogue_estimate(by_category: bool, by_search: bool) -> _Explain:
     filters = _catalogue_filters(by_category, by_search)
-    return sa.select(sa.func.count()).select_from(products).where(*filters)
+    return _Explain(sa.select(products.c.id).where(*filters))
 
 
 def position_value(sort: ProductSort, position: KeysetPosition) -> Any:
@@ -249,21 +310,43 @@ class SqlProductRepository:
                 params["after_value"] = position_value(query.sort, page.after)
         else:
             params["offset"] = page.skip
-        statement = _catalogue_page(query.sort, by_category, by_search, keyset)
+        # Only PostgreSQL can estimate; SQLite catalogues are small enough to count.
+        capped = self._tx.is_postgresql
+        if capped:
+            params["count_limit"] = EXACT_TOTAL_LIMIT + 1
+        statement = _catalogue_page(query.sort, by_category, by_search, keyset, capped)
         rows = (await self._tx.execute(statement, params)).all()
+        counted_all = not capped
         if rows:
             total = rows[0].total_count
+            counted_all = counted_all or bool(rows[0].counted_all)
         elif not keyset and page.skip == 0:
             total = 0
         else:
             # Past the last row there is no row to carry the total.
-            count = _catalogue_count(by_category, by_search)
+            count = _catalogue_count(by_category, by_search, capped)
             total = (await self._tx.execute(count, params)).scalar_one()
+        is_estimate = not counted_all and total > EXACT_TOTAL_LIMIT
+        if is_estimate:
+            estimate = await self._estimated_total(by_category, by_search, params)
+            # Never fewer than the rows known to be there.
+            served = 0 if keyset else page.skip + min(len(rows), page.limit)
+            total = max(estimate, EXACT_TOTAL_LIMIT + 1, served + (len(rows) > page.limit))
         return Slice(
             items=[product_from_row(row) for row in rows[: page.limit]],
             total=total,
             has_more=len(rows) > page.limit,
+            total_is_estimate=is_estimate,
         )
+
+    async def _estimated_total(
+        self, by_category: bool, by_search: bool, params: dict[str, Any]
+    ) -> int:
+        """The planner's row estimate for the filtered catalogue (no rows are read)."""
+        result = await self._tx.execute(_catalogue_estimate(by_category, by_search), params)
+        plan = result.scalar_one()
+        document = json.loads(plan) if isinstance(plan, str | bytes) else plan
+        return int(document[0]["Plan"]["Plan Rows"])
 
     async def reserve_stock(self, product_id: int, quantity: int, at: datetime) -> bool:
         result = await self._tx.execute(

@@ -260,6 +260,9 @@ class ProductPage(msgspec.Struct, frozen=True, kw_only=True):
     size: int
     pages: int
     next_cursor: str | None
+    total_is_estimate: bool | UnsetType = UNSET
+    """Present (true) only when ``total`` is an estimate: counting a very large filtered
+    catalogue exactly on every page would cost more than the page itself."""
 
 
 # --- orders ---------------------------------------------------------------------------------
@@ -365,6 +368,7 @@ def product_page(page: Page[Product]) -> ProductPage:
         size=page.limit,
         pages=page.pages,
         next_cursor=page.next_cursor,
+        total_is_estimate=True if page.total_is_estimate else UNSET,
     )
 
 

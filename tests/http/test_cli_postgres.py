@@ -31,7 +31,7 @@ def test_a_new_postgresql_database_is_migrated_seeded_and_given_a_superuser(
     assert cli.main(["db", "upgrade"], environ=environ) == 0
     assert cli.main(["db", "current"], environ=environ) == 0
     revision = capsys.readouterr().out.strip().splitlines()[-1]
-    assert revision.startswith("0002")
+    assert revision.startswith("0003")
     assert (
         cli.main(
             ["create-superuser", "--email", "root@example.com", "--password", "long-password"],
