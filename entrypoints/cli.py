@@ -24,7 +24,8 @@ from application.ports import DependencyUnavailable
 from application.users import CreateSuperuserCommand
 from domain.errors import DomainError
 from entrypoints.bootstrap import Container, build_container, build_memory_container
-from entrypoints.demo import seed_catalogue
+from entrypoints.demo import CATEGORIES as DEMO_CATEGORIES
+from entrypoints.demo import demo_catalogue, seed_catalogue
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings, SettingsError, load_settings
 
@@ -78,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed-demo", help="fill the catalogue with demo products")
     seed.add_argument("--products", type=int, default=DEFAULT_DEMO_PRODUCTS, metavar="N")
+    seed.add_argument(
+        "--categories", type=int, default=len(DEMO_CATEGORIES), metavar="N", help="default 12"
+    )
+    seed.add_argument(
+        "--stock", type=int, metavar="N", help="the same stock for every product (default random)"
+    )
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", "-o", metavar="FILE", help="default: standard output")
@@ -124,7 +131,11 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.command == "seed-demo":
         if args.products < 1:
             raise CommandError("--products must be at least 1", EXIT_USAGE)
-        return asyncio.run(_seed_demo(settings, args.products))
+        if args.categories < 1:
+            raise CommandError("--categories must be at least 1", EXIT_USAGE)
+        if args.stock is not None and args.stock < 0:
+            raise CommandError("--stock must be 0 or more", EXIT_USAGE)
+        return asyncio.run(_seed_demo(settings, args.products, args.categories, args.stock))
     raise CommandError(f"unknown command {args.command!r}", EXIT_USAGE)  # pragma: no cover
 
 
@@ -191,16 +202,19 @@ def _short(exc: BaseException) -> str:
 
 
 async def _worker(settings: Settings) -> int:
-    """Deliver the outbox until SIGTERM or SIGINT, then stop cleanly."""
+    """Deliver the outbox and purge dead refresh tokens until SIGTERM or SIGINT."""
     container = await asyncio.to_thread(_container_for_command, settings)
     dispatcher = container.outbox_dispatcher()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(stop_signal, dispatcher.request_stop)
+    purge = container.refresh_token_purge()
+    await purge.start()
     logger.info("Outbox worker started")
     try:
         await dispatcher.run_until_stopped()
     finally:
+        await purge.stop()
         await container.close()
     logger.info("Outbox worker stopped")
     return 0
@@ -266,11 +280,18 @@ def _container_for_command(settings: Settings) -> Container:
     return build_container(settings)
 
 
-async def _seed_demo(settings: Settings, count: int) -> int:
+async def _seed_demo(settings: Settings, count: int, categories: int, stock: int | None) -> int:
+    from adapters.sql.catalogue_loader import SqlCatalogueLoader
+
     container = await asyncio.to_thread(_container_for_command, settings)
     bar = ProgressBar(sys.stderr, label="Seeding products")
     try:
-        added = await seed_catalogue(container.uow, count, container.clock.now, bar.update)
+        if container.engine is not None:
+            # Batches of thousands per statement: a million products load in a minute.
+            items = demo_catalogue(count, container.clock.now, categories=categories, stock=stock)
+            added = await SqlCatalogueLoader(container.engine).load(items, bar.update, count)
+        else:  # pragma: no cover - the command always runs on a database
+            added = await seed_catalogue(container.uow, count, container.clock.now, bar.update)
     except DependencyUnavailable as error:
         raise CommandError(error.detail) from error
     finally:

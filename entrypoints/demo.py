@@ -46,13 +46,28 @@ class DemoProduct:
     slug: str
 
 
-def demo_products(count: int) -> Iterator[DemoProduct]:
-    """``count`` products, the same ones every time, with distinct names."""
+def demo_categories(count: int) -> dict[str, tuple[str, ...]]:
+    """The dozen named aisles, cut down to ``count`` or padded with generic ones."""
+    named = {name: CATEGORIES[name] for name in sorted(CATEGORIES)[:count]}
+    for number in range(len(named) + 1, count + 1):
+        named[f"category-{number:02d}"] = ("Item", "Gadget", "Gift", "Accessory")
+    return named
+
+
+def demo_products(
+    count: int, *, categories: int = len(CATEGORIES), stock: int | None = None
+) -> Iterator[DemoProduct]:
+    """``count`` products, the same ones every time, with distinct names.
+
+    ``stock`` gives every product the same stock (benchmarks must not run out of it);
+    by default each gets a random one.
+    """
     chooser = random.Random(SEED)  # noqa: S311 - demo data, not security
-    categories = sorted(CATEGORIES)
+    aisles = demo_categories(categories)
+    names = sorted(aisles)
     for number in range(1, count + 1):
-        category = categories[(number - 1) % len(categories)]
-        noun = chooser.choice(CATEGORIES[category])
+        category = names[(number - 1) % len(names)]
+        noun = chooser.choice(aisles[category])
         adjective = chooser.choice(ADJECTIVES)
         name = f"{adjective} {noun} No. {number}"
         cents = chooser.randint(199, 29_999)
@@ -60,11 +75,36 @@ def demo_products(count: int) -> Iterator[DemoProduct]:
             name=name,
             description=f"A {adjective.lower()} {noun.lower()} from the {category} aisle.",
             price=Decimal(cents) / 100,
-            stock=chooser.randint(0, 500),
+            stock=chooser.randint(0, 500) if stock is None else stock,
             category=category,
             image_url=f"https://images.example.com/demo/{number}.png",
         )
         yield DemoProduct(details=details, slug=slugify(name))
+
+
+def demo_catalogue(
+    count: int,
+    now: Callable[[], datetime],
+    *,
+    categories: int = len(CATEGORIES),
+    stock: int | None = None,
+) -> Iterator[Product]:
+    """The demo products as new catalogue entries, for a bulk loader."""
+    for item in demo_products(count, categories=categories, stock=stock):
+        moment = now()
+        details = item.details
+        yield Product(
+            id=NEW_ID,
+            name=details.name,
+            slug=item.slug,
+            description=details.description,
+            price=details.price,
+            stock=details.stock,
+            category=details.category,
+            image_url=details.image_url,
+            created_at=moment,
+            updated_at=moment,
+        )
 
 
 async def seed_catalogue(
