@@ -22,6 +22,7 @@ from adapters.clock import SystemClock
 from adapters.login_throttle import MemoryLoginThrottle, RedisLoginThrottle
 from adapters.mail import LogMailer, SmtpMailer
 from adapters.passwords import Argon2PasswordHasher
+from adapters.sql.catalogue_loader import SqlCatalogueLoader
 from adapters.tokens import JwtTokenService
 from application.auth import (
     Authenticate,
@@ -130,6 +131,12 @@ class Container:
         return PeriodicPurge(
             self.purge_refresh_tokens.execute, what="dead refresh tokens", every=every
         )
+
+    def catalogue_loader(self) -> SqlCatalogueLoader:
+        """Bulk-loads new products (demo data, benchmarks); needs a database."""
+        if self.engine is None:
+            raise RuntimeError("bulk loading needs a database engine")
+        return SqlCatalogueLoader(self.engine)
 
     def outbox_dispatcher(self) -> OutboxDispatcher:
         """A dispatcher delivering this container's outbox (started by its owner)."""

@@ -25,7 +25,7 @@ from application.users import CreateSuperuserCommand
 from domain.errors import DomainError
 from entrypoints.bootstrap import Container, build_container, build_memory_container
 from entrypoints.demo import CATEGORIES as DEMO_CATEGORIES
-from entrypoints.demo import demo_catalogue, seed_catalogue
+from entrypoints.demo import demo_catalogue
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings, SettingsError, load_settings
 
@@ -281,17 +281,11 @@ def _container_for_command(settings: Settings) -> Container:
 
 
 async def _seed_demo(settings: Settings, count: int, categories: int, stock: int | None) -> int:
-    from adapters.sql.catalogue_loader import SqlCatalogueLoader
-
     container = await asyncio.to_thread(_container_for_command, settings)
     bar = ProgressBar(sys.stderr, label="Seeding products")
     try:
-        if container.engine is not None:
-            # Batches of thousands per statement: a million products load in a minute.
-            items = demo_catalogue(count, container.clock.now, categories=categories, stock=stock)
-            added = await SqlCatalogueLoader(container.engine).load(items, bar.update, count)
-        else:  # pragma: no cover - the command always runs on a database
-            added = await seed_catalogue(container.uow, count, container.clock.now, bar.update)
+        items = demo_catalogue(count, container.clock.now, categories=categories, stock=stock)
+        added = await container.catalogue_loader().load(items, bar.update, count)
     except DependencyUnavailable as error:
         raise CommandError(error.detail) from error
     finally:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from application.ports import UnitOfWorkFactory
 from domain.ids import NEW_ID
 from domain.products import Product, ProductDetails, slugify
 
@@ -105,55 +104,3 @@ def demo_catalogue(
             created_at=moment,
             updated_at=moment,
         )
-
-
-async def seed_catalogue(
-    uow: UnitOfWorkFactory,
-    count: int,
-    now: Callable[[], datetime],
-    progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Add the demo products not there yet, a batch per transaction; return how many were added."""
-    added = 0
-    batch: list[DemoProduct] = []
-    done = 0
-
-    async def flush() -> None:
-        nonlocal added
-        async with uow() as unit:
-            for item in batch:
-                if item.slug in await unit.products.slugs_like(item.slug):
-                    continue
-                moment = now()
-                details = item.details
-                await unit.products.add(
-                    Product(
-                        id=NEW_ID,
-                        name=details.name,
-                        slug=item.slug,
-                        description=details.description,
-                        price=details.price,
-                        stock=details.stock,
-                        category=details.category,
-                        image_url=details.image_url,
-                        created_at=moment,
-                        updated_at=moment,
-                    )
-                )
-                added += 1
-            await unit.commit()
-
-    for item in demo_products(count):
-        batch.append(item)
-        if len(batch) == BATCH_SIZE:
-            await flush()
-            done += len(batch)
-            batch.clear()
-            if progress:
-                progress(done, count)
-    if batch:
-        await flush()
-        done += len(batch)
-        if progress:
-            progress(done, count)
-    return added
