@@ -25,14 +25,12 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final, TypeAlias
-
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from application.ports import Clock
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger(__name__)
 
@@ -224,6 +222,13 @@ class RedisLoginThrottle:
         self._timeout = operation_timeout
         self._warning_interval = warning_interval
         self._last_warning: float | None = None
+        # Imported here: an API process without REDIS_URL never loads the Redis client.
+        from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import RedisError
+
+        self._unavailable: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
         # No retries (the default retries with backoff for seconds) and short socket
         # timeouts: a login must not wait on a Redis that is down.
         self._redis: Redis = Redis.from_url(
@@ -246,7 +251,7 @@ class RedisLoginThrottle:
                     keys=[self._redis_key(key) for key in keys],
                     args=[repr(now - self._window), *limits],
                 )
-        except (RedisError, OSError, TimeoutError) as error:
+        except self._unavailable as error:
             self._warn_unavailable(error)
             return None
         waits = [
@@ -269,14 +274,14 @@ class RedisLoginThrottle:
                     keys=[self._redis_key(key) for key in keys],
                     args=[repr(now), repr(now - self._window), self._window, member, *limits],
                 )
-        except (RedisError, OSError, TimeoutError) as error:
+        except self._unavailable as error:
             self._warn_unavailable(error)
 
     async def reset(self, key: str) -> None:
         try:
             async with asyncio.timeout(self._timeout):
                 await self._redis.delete(self._redis_key(key))
-        except (RedisError, OSError, TimeoutError) as error:
+        except self._unavailable as error:
             self._warn_unavailable(error)
 
     async def close(self) -> None:

@@ -7,8 +7,6 @@ import logging
 from email.message import EmailMessage as MimeMessage
 from email.utils import formatdate
 
-import aiosmtplib
-
 from application.ports import EmailMessage, MailDeliveryError
 
 logger = logging.getLogger(__name__)
@@ -57,6 +55,9 @@ class SmtpMailer:
         self._timeout = timeout_seconds
 
     async def send(self, message: EmailMessage) -> None:
+        # Imported on first use: an API process without SMTP_HOST never loads it.
+        import aiosmtplib
+
         try:
             async with asyncio.timeout(self._timeout):
                 await aiosmtplib.send(

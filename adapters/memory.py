@@ -37,6 +37,7 @@ from application.ports import (
     ProductRepository,
     ProductSort,
     RefreshTokenRepository,
+    ReservedStock,
     UserRepository,
 )
 from domain.errors import Conflict, InvalidInput
@@ -338,15 +339,17 @@ class InMemoryProductRepository:
             return lambda product: (_sort_value(product, sort_field), product.id) < mark
         return lambda product: (_sort_value(product, sort_field), product.id) > mark
 
-    async def reserve_stock(self, product_id: int, quantity: int, at: datetime) -> bool:
+    async def reserve_stock(
+        self, product_id: int, quantity: int, at: datetime
+    ) -> ReservedStock | None:
         current = self._live(product_id)
         if current is None or current.stock < quantity:
-            return False
+            return None
         stored = copy.copy(current)
         stored.stock -= quantity
         stored.updated_at = at
         self._journal.put(self._store.products, product_id, stored)
-        return True
+        return ReservedStock(product_id=product_id, name=stored.name, price=stored.price)
 
     async def release_stock(self, product_id: int, quantity: int, at: datetime) -> None:
         current = self._store.products.get(product_id)

@@ -6,9 +6,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NoReturn
 
 from application.pagination import KeysetPosition, Page, page_from_slice, page_request
-from application.ports import Clock, IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
+from application.ports import (
+    Clock,
+    IdempotencyRecord,
+    ReservedStock,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from domain.errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from domain.events import OrderCancelled, OrderPlaced
 from domain.ids import NEW_ID
@@ -114,17 +121,13 @@ class PlaceOrder:
 
     async def _place(self, uow: UnitOfWork, command: PlaceOrderCommand) -> Order:
         now = self._clock.now()
-        wanted = [line.product_id for line in command.lines]
-        products = await uow.products.get_many(wanted)
-        for index, product_id in enumerate(wanted):
-            if product_id not in products:
-                raise InvalidInput(
-                    f"Product {product_id} does not exist",
-                    field=f"items[{index}].product_id",
-                )
+        reserved: dict[int, ReservedStock] = {}
         for line in sorted(command.lines, key=lambda line: line.product_id):
-            if not await uow.products.reserve_stock(line.product_id, line.quantity, now):
-                raise InsufficientStock(line.product_id, line.quantity)
+            taken = await uow.products.reserve_stock(line.product_id, line.quantity, now)
+            if taken is None:
+                await self._refuse(uow, command, line)
+            else:
+                reserved[line.product_id] = taken
         order = await uow.orders.add(
             Order(
                 id=NEW_ID,
@@ -133,8 +136,8 @@ class PlaceOrder:
                 lines=tuple(
                     OrderLine(
                         product_id=line.product_id,
-                        product_name=products[line.product_id].name,
-                        unit_price=products[line.product_id].price,
+                        product_name=reserved[line.product_id].name,
+                        unit_price=reserved[line.product_id].price,
                         quantity=line.quantity,
                     )
                     for line in command.lines
@@ -152,6 +155,24 @@ class PlaceOrder:
             )
         )
         return order
+
+    @staticmethod
+    async def _refuse(
+        uow: UnitOfWork, command: PlaceOrderCommand, failed: OrderRequestLine
+    ) -> NoReturn:
+        """Say why a line could not be served: an unknown product anywhere in the request
+        is invalid input (checked first, as a client error), otherwise the stock ran out.
+
+        Only this failure path reads the products; a served order never does."""
+        wanted = [line.product_id for line in command.lines]
+        products = await uow.products.get_many(wanted)
+        for index, product_id in enumerate(wanted):
+            if product_id not in products:
+                raise InvalidInput(
+                    f"Product {product_id} does not exist",
+                    field=f"items[{index}].product_id",
+                )
+        raise InsufficientStock(failed.product_id, failed.quantity)
 
 
 @dataclass(frozen=True, slots=True)

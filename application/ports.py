@@ -10,6 +10,7 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -97,6 +98,15 @@ class UserRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ReservedStock:
+    """What an order line copies from the product whose units it just took."""
+
+    product_id: int
+    name: str
+    price: Decimal
+
+
 class ProductRepository(Protocol):
     async def add(self, product: Product) -> Product:
         """Store a new product; a taken slug raises ``Conflict``."""
@@ -126,8 +136,11 @@ class ProductRepository(Protocol):
 
     async def list_page(self, query: ProductQuery) -> Slice[Product]: ...
 
-    async def reserve_stock(self, product_id: int, quantity: int, at: datetime) -> bool:
-        """Atomically take ``quantity`` units if that many are in stock; False if not."""
+    async def reserve_stock(
+        self, product_id: int, quantity: int, at: datetime
+    ) -> ReservedStock | None:
+        """Atomically take ``quantity`` units of a catalogue product if that many are in
+        stock, in one round trip; None if not (or if the product is not in the catalogue)."""
         ...
 
     async def release_stock(self, product_id: int, quantity: int, at: datetime) -> None:

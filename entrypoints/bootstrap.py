@@ -299,6 +299,8 @@ def build_container(settings: Settings, *, hasher: PasswordHasher | None = None)
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pre_ping=settings.database_pool_pre_ping,
+        # Reads need no transaction; units of work open one at their first write.
+        autocommit=True,
     )
     clock = SystemClock()
     hasher = hasher or Argon2PasswordHasher()

@@ -77,8 +77,12 @@ class SqlCatalogueLoader:
             raise unavailable from exc
 
     async def _insert(self, statement: Any, batch: list[dict[str, Any]]) -> None:
-        async with self._engine.begin() as connection:
-            await connection.execute(statement, batch)
+        async with self._engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # One transaction per batch, whether or not the engine reads in autocommit.
+                connection = await connection.execution_options(isolation_level="READ COMMITTED")
+            async with connection.begin():
+                await connection.execute(statement, batch)
 
     async def _count(self) -> int:
         async with self._engine.connect() as connection:

@@ -39,6 +39,7 @@ def create_engine_for(
     statement_timeout_seconds: float = 30,
     connect_timeout_seconds: float = 5,
     pre_ping: bool = False,
+    autocommit: bool = False,
 ) -> AsyncEngine:
     """An engine tuned for this service; the caller disposes of it at shutdown.
 
@@ -48,6 +49,11 @@ def create_engine_for(
     every checkout, more than the work of a product read. Without it, a connection the
     server dropped fails one statement (a 503 for that request), and SQLAlchemy then
     invalidates the whole pool, so the following checkouts connect afresh.
+    ``autocommit`` puts every PostgreSQL connection in autocommit mode once, when it is
+    opened: units of work then read without switching the connection on each checkout
+    and open their transaction at the first write (see :func:`reads_in_autocommit`).
+    Code that calls ``engine.begin()`` on such an engine gets no transaction: give it an
+    engine without ``autocommit`` or set the isolation level on its connection.
 
     SQLite: one connection per process, so this process's transactions queue for it;
     ``statement_timeout_seconds`` is how long a transaction waits for another process's
@@ -62,6 +68,7 @@ def create_engine_for(
             statement_timeout_seconds=statement_timeout_seconds,
             connect_timeout_seconds=connect_timeout_seconds,
             pre_ping=pre_ping,
+            autocommit=autocommit,
         )
     return _sqlite_engine(parsed, busy_timeout_seconds=statement_timeout_seconds)
 
@@ -74,9 +81,15 @@ def _postgresql_engine(
     statement_timeout_seconds: float,
     connect_timeout_seconds: float,
     pre_ping: bool,
+    autocommit: bool,
 ) -> AsyncEngine:
     statement_timeout_ms = int(statement_timeout_seconds * 1000)
-    return create_async_engine(
+    options: dict[str, Any] = {}
+    if autocommit:
+        # Set once per connection, at connect: the pool's reset on return brings a
+        # connection that a unit of work switched to a transaction back to it.
+        options["isolation_level"] = AUTOCOMMIT_LEVEL
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -97,7 +110,20 @@ def _postgresql_engine(
                 "jit": "off",
             },
         },
+        **options,
     )
+    if autocommit:
+        _AUTOCOMMIT_ENGINES.add(engine.sync_engine)
+    return engine
+
+
+AUTOCOMMIT_LEVEL = "AUTOCOMMIT"
+_AUTOCOMMIT_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def reads_in_autocommit(engine: AsyncEngine) -> bool:
+    """Whether ``engine``'s connections are already in autocommit mode when checked out."""
+    return engine.sync_engine in _AUTOCOMMIT_ENGINES
 
 
 def _sqlite_engine(url: URL, *, busy_timeout_seconds: float) -> AsyncEngine:
@@ -189,4 +215,12 @@ async def ping(engine: AsyncEngine, timeout_seconds: float = 2.0) -> None:
         raise DependencyUnavailable("Database unavailable") from exc
 
 
-__all__ = ["ConnectionGate", "connection_gate", "create_engine_for", "normalise_url", "ping"]
+__all__ = [
+    "AUTOCOMMIT_LEVEL",
+    "ConnectionGate",
+    "connection_gate",
+    "create_engine_for",
+    "normalise_url",
+    "ping",
+    "reads_in_autocommit",
+]

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from adapters.sql.database import Transaction
 from adapters.sql.rows import ORDER_COLUMNS, ORDER_LINE_COLUMNS, orders_from_rows
@@ -17,6 +18,56 @@ from domain.orders import Order, OrderStatus, UserStats
 _ZERO = Decimal("0.00")
 _INSERT_ORDER = sa.insert(orders).returning(orders.c.id)
 _INSERT_ORDER_LINES = sa.insert(order_lines)
+
+
+def _insert_order_with_lines() -> sa.Insert:
+    """PostgreSQL: the order and all its lines in one statement (one round trip).
+
+    The order's INSERT is a data-modifying CTE; the lines arrive as parallel arrays,
+    unnested together, and each takes the new order's id.
+    """
+    new_order = (
+        sa.insert(orders)
+        .values(
+            user_id=sa.bindparam("user_id"),
+            status=sa.bindparam("status"),
+            total=sa.bindparam("total"),
+            created_at=sa.bindparam("created_at"),
+            updated_at=sa.bindparam("updated_at"),
+        )
+        .returning(orders.c.id)
+        .cte("new_order")
+    )
+    lines = (
+        sa.func.unnest(
+            sa.bindparam("product_ids", type_=postgresql.ARRAY(sa.Integer)),
+            sa.bindparam("positions", type_=postgresql.ARRAY(sa.SmallInteger)),
+            sa.bindparam("product_names", type_=postgresql.ARRAY(sa.String)),
+            sa.bindparam("unit_prices", type_=postgresql.ARRAY(sa.Numeric(10, 2))),
+            sa.bindparam("quantities", type_=postgresql.ARRAY(sa.Integer)),
+        )
+        .table_valued("product_id", "position", "product_name", "unit_price", "quantity")
+        .render_derived(name="line")
+    )
+    rows = sa.select(
+        new_order.c.id,
+        lines.c.product_id,
+        lines.c.position,
+        lines.c.product_name,
+        lines.c.unit_price,
+        lines.c.quantity,
+    ).select_from(new_order.join(lines, sa.true()))
+    return (
+        sa.insert(order_lines)
+        .from_select(
+            ["order_id", "product_id", "position", "product_name", "unit_price", "quantity"],
+            rows,
+        )
+        .returning(order_lines.c.order_id)
+    )
+
+
+_INSERT_ORDER_WITH_LINES = _insert_order_with_lines()
 _SELECT_ORDER = (
     sa.select(*ORDER_COLUMNS, *ORDER_LINE_COLUMNS)
     .join_from(orders, order_lines, order_lines.c.order_id == orders.c.id)
@@ -70,17 +121,46 @@ class SqlOrderRepository:
         self._tx = tx
 
     async def add(self, order: Order) -> Order:
+        values = {
+            "user_id": order.user_id,
+            "status": order.status.value,
+            "total": order.total,
+            "created_at": order.created_at,
+            "updated_at": order.updated_at,
+        }
+        if self._tx.is_postgresql and order.lines:
+            order_id = await self._add_in_one_statement(order, values)
+        else:
+            order_id = (await self._tx.execute(_INSERT_ORDER, values)).scalar_one()
+            await self._add_lines(order_id, order)
+        return Order(
+            id=order_id,
+            user_id=order.user_id,
+            status=order.status,
+            lines=order.lines,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+        )
+
+    async def _add_in_one_statement(self, order: Order, values: dict[str, Any]) -> int:
+        lines = order.lines
         result = await self._tx.execute(
-            _INSERT_ORDER,
+            _INSERT_ORDER_WITH_LINES,
             {
-                "user_id": order.user_id,
-                "status": order.status.value,
-                "total": order.total,
-                "created_at": order.created_at,
-                "updated_at": order.updated_at,
+                **values,
+                "product_ids": [line.product_id for line in lines],
+                "positions": list(range(len(lines))),
+                "product_names": [line.product_name for line in lines],
+                "unit_prices": [line.unit_price for line in lines],
+                "quantities": [line.quantity for line in lines],
             },
         )
-        order_id = result.scalar_one()
+        # One row per line, each carrying the new order's id (there is at least one line).
+        order_id = result.scalars().first()
+        assert order_id is not None
+        return int(order_id)
+
+    async def _add_lines(self, order_id: int, order: Order) -> None:
         await self._tx.execute(
             _INSERT_ORDER_LINES,
             [
@@ -94,14 +174,6 @@ class SqlOrderRepository:
                 }
                 for position, line in enumerate(order.lines)
             ],
-        )
-        return Order(
-            id=order_id,
-            user_id=order.user_id,
-            status=order.status,
-            lines=order.lines,
-            created_at=order.created_at,
-            updated_at=order.updated_at,
         )
 
     async def get(self, order_id: int) -> Order | None:

@@ -21,7 +21,7 @@ from adapters.sql.failures import is_unique_violation
 from adapters.sql.rows import PRODUCT_COLUMNS, product_from_row, product_values
 from adapters.sql.tables import UtcDateTime, products
 from application.pagination import KeysetPosition, Slice
-from application.ports import ProductQuery, ProductSort
+from application.ports import ProductQuery, ProductSort, ReservedStock
 from domain.errors import Conflict, InvalidInput
 from domain.products import Product
 
@@ -89,6 +89,8 @@ _RESERVE_STOCK = (
         _IN_CATALOGUE,
     )
     .values(stock=products.c.stock - _QUANTITY, updated_at=_AT)
+    # What the order line copies comes back with the update: no separate read.
+    .returning(products.c.name, products.c.price)
 )
 _RELEASE_STOCK = (
     sa.update(products)
@@ -348,11 +350,16 @@ class SqlProductRepository:
         document = json.loads(plan) if isinstance(plan, str | bytes) else plan
         return int(document[0]["Plan"]["Plan Rows"])
 
-    async def reserve_stock(self, product_id: int, quantity: int, at: datetime) -> bool:
+    async def reserve_stock(
+        self, product_id: int, quantity: int, at: datetime
+    ) -> ReservedStock | None:
         result = await self._tx.execute(
             _RESERVE_STOCK, {"product_id": product_id, "quantity": quantity, "at": at}
         )
-        return result.rowcount == 1
+        row = result.first()
+        if row is None:
+            return None
+        return ReservedStock(product_id=product_id, name=row.name, price=row.price)
 
     async def release_stock(self, product_id: int, quantity: int, at: datetime) -> None:
         await self._tx.execute(

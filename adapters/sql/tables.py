@@ -48,7 +48,10 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
+        zone = value.tzinfo
+        if zone is UTC:  # what asyncpg returns: no new object per value
+            return value
+        if zone is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
@@ -88,6 +91,8 @@ class Money(sa.TypeDecorator[Decimal]):
             return None
         if dialect.name == "sqlite":
             return Decimal(int(value)).scaleb(-2).quantize(_CENT)
+        if type(value) is Decimal:
+            return value.quantize(_CENT)
         return Decimal(value).quantize(_CENT)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.clock import SystemClock
 from adapters.sql.database import AUTOCOMMIT, Transaction
-from adapters.sql.engine import ConnectionGate, connection_gate
+from adapters.sql.engine import ConnectionGate, connection_gate, reads_in_autocommit
 from adapters.sql.failures import unavailable_from
 from adapters.sql.outbox_repository import SqlOutboxRepository
 from adapters.sql.repositories import (
@@ -34,6 +34,8 @@ from domain.events import DomainEvent
 logger = logging.getLogger(__name__)
 
 _SYSTEM_CLOCK = SystemClock()
+WRITE_ISOLATION = "READ COMMITTED"
+"""PostgreSQL's default, stated: the autocommit reads before the first write rely on it."""
 
 
 class SqlUnitOfWork:
@@ -86,8 +88,9 @@ class SqlUnitOfWork:
             await connection.start()
             if connection.dialect.name == "postgresql":
                 # Reads before the first write run without BEGIN/ROLLBACK (see Transaction).
-                lazy = connection.dialect.default_isolation_level or "READ COMMITTED"
-                await connection.execution_options(isolation_level=AUTOCOMMIT)
+                lazy = WRITE_ISOLATION
+                if not reads_in_autocommit(self._engine):
+                    await connection.execution_options(isolation_level=AUTOCOMMIT)
             else:
                 await connection.begin()
         except BaseException as exc:

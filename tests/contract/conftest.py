@@ -78,7 +78,8 @@ async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
     if backend_url is None:
         yield Backend(name="memory", store=InMemoryStore())
         return
-    engine = create_engine_for(backend_url, pool_size=5, max_overflow=25)
+    # As the API builds it: connections in autocommit until a unit of work writes.
+    engine = create_engine_for(backend_url, pool_size=5, max_overflow=25, autocommit=True)
     name = engine.dialect.name
     if name == "postgresql":
         async with engine.begin() as connection:

@@ -109,9 +109,9 @@ async def test_sqlite_writers_in_separate_processes_wait_instead_of_failing(
                 await uow.products.get(product.id)
                 taken = await uow.products.reserve_stock(product.id, 1, at(minutes=1))
                 await asyncio.sleep(0.001)
-                if taken:
+                if taken is not None:
                     await uow.commit()
-                return taken
+                return taken is not None
 
         outcomes: list[Any] = await asyncio.gather(
             *(buy_one(engine) for engine in [first, second] * 8)
@@ -121,3 +121,31 @@ async def test_sqlite_writers_in_separate_processes_wait_instead_of_failing(
     finally:
         await first.dispose()
         await second.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("commits", [True, False])
+async def test_a_connection_that_wrote_goes_back_to_autocommit_for_the_next_reader(
+    migrated_postgres_url: str, commits: bool
+) -> None:
+    engine = create_engine_for(migrated_postgres_url, pool_size=1, max_overflow=0, autocommit=True)
+    try:
+        async with SqlUnitOfWork(engine) as uow:
+            product = await uow.products.add(a_product(stock=1))
+            if commits:
+                await uow.commit()
+
+        # The pool holds one connection: the reader gets the one that just wrote.
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            assert raw.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+            # Each statement is its own transaction: now() moves on between them.
+            first = (await connection.exec_driver_sql("SELECT now()")).scalar_one()
+            await asyncio.sleep(0.01)
+            second = (await connection.exec_driver_sql("SELECT now()")).scalar_one()
+            assert second > first
+        async with SqlUnitOfWork(engine) as uow:
+            found = await uow.products.get(product.id)
+        assert (found is not None) is commits
+    finally:
+        await engine.dispose()

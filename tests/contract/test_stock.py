@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from application.ports import UnitOfWorkFactory
+from application.ports import ReservedStock, UnitOfWorkFactory
 from domain.products import Product
 from tests.contract.builders import a_product, at
 
@@ -34,9 +34,10 @@ async def test_reserving_available_stock_takes_it(uow_factory: UnitOfWorkFactory
     product = await stored(uow_factory, a_product(stock=10))
 
     async with uow_factory() as uow:
-        assert await uow.products.reserve_stock(product.id, 4, at(minutes=1)) is True
+        reserved = await uow.products.reserve_stock(product.id, 4, at(minutes=1))
         await uow.commit()
 
+    assert reserved == ReservedStock(product_id=product.id, name=product.name, price=product.price)
     after = await current(uow_factory, product.id)
     assert after.stock == 6
     assert after.updated_at == at(minutes=1)
@@ -46,7 +47,7 @@ async def test_reserving_all_the_stock_leaves_zero(uow_factory: UnitOfWorkFactor
     product = await stored(uow_factory, a_product(stock=3))
 
     async with uow_factory() as uow:
-        assert await uow.products.reserve_stock(product.id, 3, at(minutes=1)) is True
+        assert await uow.products.reserve_stock(product.id, 3, at(minutes=1)) is not None
         await uow.commit()
 
     assert await stock_of(uow_factory, product.id) == 0
@@ -56,7 +57,7 @@ async def test_reserving_more_than_the_stock_takes_nothing(uow_factory: UnitOfWo
     product = await stored(uow_factory, a_product(stock=3))
 
     async with uow_factory() as uow:
-        assert await uow.products.reserve_stock(product.id, 4, at(minutes=1)) is False
+        assert await uow.products.reserve_stock(product.id, 4, at(minutes=1)) is None
         await uow.commit()
 
     after = await current(uow_factory, product.id)
@@ -72,8 +73,8 @@ async def test_archived_or_unknown_products_cannot_be_reserved(
         await uow.commit()
 
     async with uow_factory() as uow:
-        assert await uow.products.reserve_stock(product.id, 1, at(minutes=2)) is False
-        assert await uow.products.reserve_stock(999, 1, at(minutes=2)) is False
+        assert await uow.products.reserve_stock(product.id, 1, at(minutes=2)) is None
+        assert await uow.products.reserve_stock(999, 1, at(minutes=2)) is None
 
 
 async def test_releasing_stock_gives_it_back(uow_factory: UnitOfWorkFactory) -> None:
@@ -99,7 +100,7 @@ async def test_stock_released_to_an_archived_product_is_kept(
     # Visible again only through update's rules: un-archiving does not exist, so check
     # that a reservation still fails and nothing else broke.
     async with uow_factory() as uow:
-        assert await uow.products.reserve_stock(product.id, 1, at(minutes=3)) is False
+        assert await uow.products.reserve_stock(product.id, 1, at(minutes=3)) is None
 
 
 async def test_concurrent_reservations_never_oversell(uow_factory: UnitOfWorkFactory) -> None:
@@ -110,9 +111,9 @@ async def test_concurrent_reservations_never_oversell(uow_factory: UnitOfWorkFac
             taken = await uow.products.reserve_stock(product.id, 1, at(minutes=1))
             # Yield while holding the reservation, as a real order does between statements.
             await asyncio.sleep(0)
-            if taken:
+            if taken is not None:
                 await uow.commit()
-            return taken
+            return taken is not None
 
     outcomes = await asyncio.gather(*(buy_one() for _ in range(30)))
 
@@ -130,7 +131,7 @@ async def test_a_rolled_back_reservation_returns_nothing_to_anyone(
         # no commit: the order failed later on
 
     async with uow_factory() as uow:
-        assert await uow.products.reserve_stock(product.id, 1, at(minutes=2)) is True
+        assert await uow.products.reserve_stock(product.id, 1, at(minutes=2)) is not None
         await uow.commit()
 
     assert await stock_of(uow_factory, product.id) == 0

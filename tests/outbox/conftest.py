@@ -159,7 +159,7 @@ class Store:
 
     def _engine(self) -> AsyncEngine:
         assert self.url is not None
-        return create_engine_for(self.url, pool_size=5, max_overflow=5)
+        return create_engine_for(self.url, pool_size=5, max_overflow=5, autocommit=True)
 
     def uow(self) -> UnitOfWork:
         if self.memory is not None:

@@ -82,6 +82,17 @@ async def test_unknown_or_deleted_products_are_invalid_input(world: World) -> No
             await place(world).execute(PlaceOrderCommand(user.id, lines((product_id, 1))))
 
 
+async def test_an_unknown_product_is_named_even_when_another_line_is_short_of_stock(
+    world: World,
+) -> None:
+    user = await world.register()
+    scarce = await world.product(stock=1)
+    with pytest.raises(InvalidInput) as refused:
+        await place(world).execute(PlaceOrderCommand(user.id, lines((scarce.id, 2), (999, 1))))
+    assert refused.value.field == "items[1].product_id"
+    assert await world.stock_of(scarce.id) == 1
+
+
 async def test_a_deleted_product_stays_in_the_orders_that_hold_it(world: World) -> None:
     user = await world.register()
     shirt = await world.product()
