@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -334,14 +334,21 @@ def user_response(user: User) -> UserResponse:
     )
 
 
+def _page_fields(page: Page[Any]) -> dict[str, Any]:
+    """The pagination fields every list response shares."""
+    return {
+        "total": page.total,
+        "page": page.page,
+        "size": page.limit,
+        "pages": page.pages,
+        "next_cursor": page.next_cursor,
+    }
+
+
 def user_page(page: Page[User]) -> UserPage:
     return UserPage(
         items=[user_response(user) for user in page.items],
-        total=page.total,
-        page=page.page,
-        size=page.limit,
-        pages=page.pages,
-        next_cursor=page.next_cursor,
+        **_page_fields(page),
     )
 
 
@@ -363,11 +370,7 @@ def product_response(product: Product) -> ProductResponse:
 def product_page(page: Page[Product]) -> ProductPage:
     return ProductPage(
         items=[product_response(product) for product in page.items],
-        total=page.total,
-        page=page.page,
-        size=page.limit,
-        pages=page.pages,
-        next_cursor=page.next_cursor,
+        **_page_fields(page),
         total_is_estimate=True if page.total_is_estimate else UNSET,
     )
 
@@ -395,11 +398,7 @@ def order_response(order: Order) -> OrderResponse:
 def order_page(page: Page[Order]) -> OrderPage:
     return OrderPage(
         items=[order_response(order) for order in page.items],
-        total=page.total,
-        page=page.page,
-        size=page.limit,
-        pages=page.pages,
-        next_cursor=page.next_cursor,
+        **_page_fields(page),
     )
 
 
