@@ -37,6 +37,9 @@ from domain.users import (
     User,
 )
 
+MAX_SKIP = 1_000_000_000
+"""Largest offset a list accepts; deeper pages are reached with ``after`` cursors."""
+
 T = TypeVar("T")
 
 # --- field types ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware.authentication import AuthenticationResult
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from litestar.handlers.base import BaseRouteHandler
 
     from entrypoints.settings import TrustedNetwork
+
+AuthenticatedRequest = Request[User, str, Any]
+"""A request that passed bearer authentication: ``request.user`` is the caller."""
 
 SECURITY_SCHEME_NAME = "OAuth2PasswordBearer"
 PUBLIC = {"exclude_from_auth": True}

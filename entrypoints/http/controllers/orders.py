@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -22,16 +22,14 @@ from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.identifiers import existing_id
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.schemas import (
+    MAX_SKIP,
     OrderPage,
     OrderRequest,
     OrderResponse,
     order_page,
     order_response,
 )
-
-MAX_SKIP = 1_000_000_000
-
-AuthenticatedRequest = Request[User, str, Any]
+from entrypoints.http.security import AuthenticatedRequest
 
 
 class OrderController(Controller):

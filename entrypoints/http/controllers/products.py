@@ -20,6 +20,7 @@ from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.identifiers import existing_id
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.schemas import (
+    MAX_SKIP,
     ProductPage,
     ProductPatchRequest,
     ProductRequest,
@@ -30,7 +31,6 @@ from entrypoints.http.schemas import (
 )
 from entrypoints.http.security import PUBLIC, PUBLIC_SECURITY, superuser_only
 
-MAX_SKIP = 1_000_000_000
 SortKey = Literal["id", "name", "-name", "price", "-price", "created_at", "-created_at"]
 
 

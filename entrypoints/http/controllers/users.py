@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, patch
+from litestar import Controller, delete, get, patch
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.pagination import MAX_PAGE_SIZE
 from application.users import AdminUpdateUserCommand, ListUsersCommand, UpdateProfileCommand
-from domain.users import User
 from entrypoints.bootstrap import Container
 from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.identifiers import existing_id
@@ -27,11 +26,9 @@ from entrypoints.http.schemas import (
     user_response,
     utc,
 )
-from entrypoints.http.security import superuser_only
+from entrypoints.http.security import AuthenticatedRequest, superuser_only
 
 MAX_PAGE_NUMBER = 1_000_000
-
-AuthenticatedRequest = Request[User, str, Any]
 
 
 class ProfileController(Controller):
