@@ -45,6 +45,10 @@ class CommandError(Exception):
         super().__init__(message)
         self.exit_code = exit_code
 
+    def __reduce__(self) -> tuple[type[CommandError], tuple[str, int]]:
+        # Raised in the child process of _serve's database check, re-raised here.
+        return (type(self), (str(self), self.exit_code))
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -147,7 +151,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int, access_log: b
 
     if workers < 1:
         raise CommandError("--workers must be at least 1", EXIT_USAGE)
-    _prepare_database(settings, refuse_outdated=True)
+    _prepare_database_in_child(settings)
     uvicorn.run(
         ASGI_FACTORY,
         factory=True,
@@ -164,6 +168,22 @@ def _serve(settings: Settings, host: str, port: int, workers: int, access_log: b
         server_header=False,
     )
     return 0
+
+
+def _prepare_database_in_child(settings: Settings) -> None:
+    """:func:`_prepare_database` in a short-lived process of its own.
+
+    With one worker, uvicorn serves from this very process: Alembic and the migration
+    scripts, imported here, would stay resident for the server's whole life (11 MiB).
+    Forked, not spawned: a spawned child brings multiprocessing's resource tracker, a
+    process that would outlive the check by the server's whole life too. Nothing runs
+    in other threads yet, so forking is safe.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
+        child.submit(_prepare_database, settings, refuse_outdated=True).result()
 
 
 def _prepare_database(settings: Settings, *, refuse_outdated: bool) -> None:

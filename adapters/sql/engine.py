@@ -177,6 +177,10 @@ class ConnectionGate:
         self._timeout = timeout_seconds
 
     async def acquire(self) -> None:
+        if not self._slots.locked():
+            # A free slot is taken without waiting: no timeout to arm and cancel.
+            await self._slots.acquire()
+            return
         try:
             async with asyncio.timeout(self._timeout):
                 await self._slots.acquire()

@@ -34,3 +34,23 @@ async def test_waiting_longer_than_the_pool_timeout_means_the_database_is_unavai
 
     with pytest.raises(DependencyUnavailable, match="pool exhausted"):
         await gate.acquire()
+
+
+async def test_a_newcomer_does_not_overtake_a_woken_waiter() -> None:
+    gate = ConnectionGate(1, timeout_seconds=5)
+    await gate.acquire()
+    served: list[str] = []
+
+    async def take_turn(name: str) -> None:
+        await gate.acquire()
+        served.append(name)
+        await asyncio.sleep(0)
+        gate.release()
+
+    waiter = asyncio.create_task(take_turn("waiter"))
+    await asyncio.sleep(0)
+    gate.release()  # the waiter is woken, but has not run yet
+    newcomer = asyncio.create_task(take_turn("newcomer"))
+    await asyncio.gather(waiter, newcomer)
+
+    assert served == ["waiter", "newcomer"]
