@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import QueuePool
 
 from application.ports import DependencyUnavailable
 
@@ -159,56 +158,6 @@ def _sqlite_engine(url: URL, *, busy_timeout_seconds: float) -> AsyncEngine:
     return engine
 
 
-class ConnectionGate:
-    """First come, first served turns at the pool's connections.
-
-    SQLAlchemy's asyncio pool lets a newcomer take a connection that was just returned
-    before the task woken for it runs; the woken task then queues again at the back.
-    Under sustained load some requests wait many turns: with 32 clients on 16
-    connections the p99 of a catalogue page went from 36 to over 200 ms. Waiting here
-    instead (asyncio's semaphore is fair) means the pool is only ever asked for a
-    connection it has free.
-    """
-
-    __slots__ = ("_slots", "_timeout")
-
-    def __init__(self, capacity: int, timeout_seconds: float) -> None:
-        self._slots = asyncio.Semaphore(capacity)
-        self._timeout = timeout_seconds
-
-    async def acquire(self) -> None:
-        if not self._slots.locked():
-            # A free slot is taken without waiting: no timeout to arm and cancel.
-            await self._slots.acquire()
-            return
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise DependencyUnavailable("Database connection pool exhausted") from None
-
-    def release(self) -> None:
-        self._slots.release()
-
-
-_GATES: weakref.WeakKeyDictionary[Engine, ConnectionGate | None] = weakref.WeakKeyDictionary()
-
-
-def connection_gate(engine: AsyncEngine) -> ConnectionGate | None:
-    """The gate in front of ``engine``'s pool, or None when its pool is unbounded."""
-    sync_engine = engine.sync_engine
-    try:
-        return _GATES[sync_engine]
-    except KeyError:
-        pass
-    pool = sync_engine.pool
-    gate = None
-    if isinstance(pool, QueuePool) and pool._max_overflow >= 0:
-        gate = ConnectionGate(pool.size() + pool._max_overflow, pool.timeout())
-    _GATES[sync_engine] = gate
-    return gate
-
-
 async def ping(engine: AsyncEngine, timeout_seconds: float = 2.0) -> None:
     """Raise ``DependencyUnavailable`` unless the database answers within the timeout."""
     try:
@@ -221,8 +170,6 @@ async def ping(engine: AsyncEngine, timeout_seconds: float = 2.0) -> None:
 
 __all__ = [
     "AUTOCOMMIT_LEVEL",
-    "ConnectionGate",
-    "connection_gate",
     "create_engine_for",
     "normalise_url",
     "ping",

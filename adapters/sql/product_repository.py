@@ -266,7 +266,8 @@ class SqlProductRepository:
             _SELECT_PRODUCTS_POSTGRESQL if self._tx.is_postgresql else _SELECT_PRODUCTS_SQLITE
         )
         result = await self._tx.execute(statement, {"ids": list(product_ids)})
-        return {row.id: product_from_row(row) for row in result}
+        found = (product_from_row(row) for row in result)
+        return {product.id: product for product in found}
 
     async def slugs_like(self, base: str) -> set[str]:
         result = await self._tx.execute(
@@ -359,7 +360,8 @@ class SqlProductRepository:
         row = result.first()
         if row is None:
             return None
-        return ReservedStock(product_id=product_id, name=row.name, price=row.price)
+        name, price = row  # _RESERVE_STOCK returns exactly these, in this order
+        return ReservedStock(product_id=product_id, name=name, price=price)
 
     async def release_stock(self, product_id: int, quantity: int, at: datetime) -> None:
         await self._tx.execute(

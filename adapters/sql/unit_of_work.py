@@ -9,8 +9,9 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.clock import SystemClock
+from adapters.sql.connection_gate import ConnectionGate, connection_gate
 from adapters.sql.database import AUTOCOMMIT, Transaction
-from adapters.sql.engine import ConnectionGate, connection_gate, reads_in_autocommit
+from adapters.sql.engine import reads_in_autocommit
 from adapters.sql.failures import unavailable_from
 from adapters.sql.outbox_repository import SqlOutboxRepository
 from adapters.sql.repositories import (

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from adapters.sql.engine import ConnectionGate
+from adapters.sql.connection_gate import ConnectionGate
 from application.ports import DependencyUnavailable
 
 
@@ -54,3 +54,55 @@ async def test_a_newcomer_does_not_overtake_a_woken_waiter() -> None:
     await asyncio.gather(waiter, newcomer)
 
     assert served == ["waiter", "newcomer"]
+
+
+async def test_a_waiter_that_gives_up_does_not_lose_the_turn_for_the_others() -> None:
+    gate = ConnectionGate(1, timeout_seconds=5)
+    await gate.acquire()
+    impatient = asyncio.create_task(gate.acquire())
+    patient = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)
+    impatient.cancel()
+    gate.release()
+
+    await asyncio.wait_for(patient, timeout=1)
+    assert impatient.cancelled()
+
+
+async def test_a_turn_handed_to_a_waiter_cancelled_at_that_moment_is_passed_on() -> None:
+    gate = ConnectionGate(1, timeout_seconds=5)
+    await gate.acquire()
+    first = asyncio.create_task(gate.acquire())
+    second = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)
+    gate.release()  # the turn goes to `first`...
+    first.cancel()  # ...which is cancelled before it runs
+
+    await asyncio.wait_for(second, timeout=1)
+    assert first.cancelled()
+
+
+async def test_every_overdue_waiter_fails_and_later_ones_still_get_their_turn() -> None:
+    gate = ConnectionGate(1, timeout_seconds=0.05)
+    await gate.acquire()
+    overdue = [asyncio.create_task(gate.acquire()) for _ in range(3)]
+    await asyncio.sleep(0.03)
+    late = asyncio.create_task(gate.acquire())
+    results = await asyncio.gather(*overdue, return_exceptions=True)
+    assert all(isinstance(result, DependencyUnavailable) for result in results)
+
+    gate.release()
+    await asyncio.wait_for(late, timeout=1)
+
+
+async def test_released_turns_return_to_the_pool_when_nobody_waits() -> None:
+    gate = ConnectionGate(2, timeout_seconds=0.01)
+    await gate.acquire()
+    await gate.acquire()
+    gate.release()
+    gate.release()
+
+    await gate.acquire()
+    await gate.acquire()
+    with pytest.raises(DependencyUnavailable):
+        await gate.acquire()
