@@ -18,6 +18,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
+    InternalServerException,
     MethodNotAllowedException,
     NotAuthorizedException,
     NotFoundException,
@@ -155,6 +156,16 @@ def dependency_unavailable_to_response(
     )
 
 
+_CLIENT_DISCONNECTED = "client disconnected prematurely"
+
+
+def _is_client_disconnect(exc: HTTPException) -> bool:
+    # Litestar reports a client that hangs up mid-body as this 500. Nothing was done (the
+    # body never arrived whole) and nobody will read the answer: not an internal error,
+    # and not worth an ERROR line in the logs (a load balancer's timeouts cause many).
+    return isinstance(exc, InternalServerException) and exc.detail == _CLIENT_DISCONNECTED
+
+
 def http_exception_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Litestar's own errors: routing, body parsing, validation, size limits, auth."""
     assert isinstance(exc, HTTPException)
@@ -162,6 +173,15 @@ def http_exception_to_response(request: Request[Any, Any, Any], exc: Exception) 
     headers = dict(exc.headers) if exc.headers else None
     if isinstance(exc, ValidationException):
         return _validation_response(request, exc)
+    if _is_client_disconnect(exc):
+        logger.info(
+            "Client hung up before sending the whole body of %s %s",
+            request.scope["method"],
+            request.scope["path"],
+        )
+        return problem_response(
+            request, 400, "The connection closed before the whole body was received"
+        )
     if status >= 500:
         logger.error(
             "Internal error on %s %s: %s",

@@ -268,3 +268,48 @@ async def test_options_lists_every_method_of_the_path(memory_api: Api) -> None:
     assert item.headers["allow"] == "DELETE, GET, OPTIONS, PATCH, PUT"
     assert admin_only.status_code == 204
     assert admin_only.headers["allow"] == "DELETE, GET, OPTIONS, PATCH"
+
+
+async def test_a_client_hanging_up_mid_body_is_not_an_internal_error(
+    memory_api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    partial = b'{"email": "carol@example.com", "pass'
+    events = iter(
+        [
+            {"type": "http.request", "body": partial, "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict[str, Any]:
+        return next(events)
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/auth/register",
+        "raw_path": b"/api/v1/auth/register",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    with caplog.at_level(logging.INFO, logger="entrypoints.http.problems"):
+        await memory_api.app(scope, receive, send)  # type: ignore[arg-type]
+
+    assert sent[0]["status"] == 400
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert any("hung up" in record.getMessage() for record in caplog.records)
+    login = await memory_api.http.post(
+        "/api/v1/auth/login", data={"username": "carol@example.com", "password": "x" * 12}
+    )
+    assert login.status_code == 401
