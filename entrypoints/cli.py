@@ -182,7 +182,9 @@ def _prepare_database_in_child(settings: Settings) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
+    # Windows has no fork; there the resource tracker is the lesser evil.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method)) as child:
         child.submit(_prepare_database, settings, refuse_outdated=True).result()
 
 
