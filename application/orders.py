@@ -67,37 +67,42 @@ class PlaceOrder:
     async def execute(self, command: PlaceOrderCommand) -> PlacedOrder:
         check_order_request(command.lines)
         key = command.idempotency_key
-        if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH:
+        if key is None:
+            async with self._uow() as uow:
+                order = await self._place(uow, command)
+                await uow.commit()
+            return PlacedOrder(order=order, replayed=False)
+        if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH:
             raise InvalidInput(
                 f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters",
                 field="header.Idempotency-Key",
             )
+        return await self._execute_once(command, key)
+
+    async def _execute_once(self, command: PlaceOrderCommand, key: str) -> PlacedOrder:
+        """The first request with ``key`` places the order; its retries get that order back."""
         fingerprint = request_fingerprint(command.lines)
         try:
             async with self._uow() as uow:
-                if key is not None:
-                    replay = await self._replay(uow, command.user_id, key, fingerprint)
-                    if replay is not None:
-                        return replay
+                replay = await self._replay(uow, command.user_id, key, fingerprint)
+                if replay is not None:
+                    return replay
                 order = await self._place(uow, command)
-                if key is not None:
-                    await uow.idempotency_keys.claim(
-                        IdempotencyRecord(
-                            user_id=command.user_id,
-                            key=key,
-                            request_hash=fingerprint,
-                            order_id=order.id,
-                            created_at=order.created_at,
-                        ),
-                        not_before=order.created_at - IDEMPOTENCY_KEY_TTL,
-                    )
+                await uow.idempotency_keys.claim(
+                    IdempotencyRecord(
+                        user_id=command.user_id,
+                        key=key,
+                        request_hash=fingerprint,
+                        order_id=order.id,
+                        created_at=order.created_at,
+                    ),
+                    not_before=order.created_at - IDEMPOTENCY_KEY_TTL,
+                )
                 await uow.commit()
                 return PlacedOrder(order=order, replayed=False)
         except Conflict:
             # A concurrent request with the same key may have won the race (and perhaps
             # the stock): its order is the answer to this retry too.
-            if key is None:
-                raise
             async with self._uow() as uow:
                 replay = await self._replay(uow, command.user_id, key, fingerprint)
             if replay is None:
