@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.failures import unavailable_from
+from adapters.sql.engine import AUTOCOMMIT, WRITE_ISOLATION
+from adapters.sql.failures import database_failures
 from adapters.sql.rows import product_values
 from adapters.sql.tables import products
 from domain.products import Product
@@ -45,7 +46,7 @@ class SqlCatalogueLoader:
         """Insert ``items`` (ids are assigned by the database); return how many were new."""
         is_postgresql = self._engine.dialect.name == "postgresql"
         statement = _INSERT[is_postgresql]
-        try:
+        with database_failures:
             before = await self._count()
             batch: list[dict[str, Any]] = []
             done = 0
@@ -67,20 +68,15 @@ class SqlCatalogueLoader:
                 # (and the estimated totals it gives), the visibility map and hint bits,
                 # so the first readers do not pay for the bulk load.
                 async with self._engine.connect() as connection:
-                    connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    connection = await connection.execution_options(isolation_level=AUTOCOMMIT)
                     await connection.exec_driver_sql("VACUUM ANALYZE products")
             return await self._count() - before
-        except Exception as exc:
-            unavailable = unavailable_from(exc)
-            if unavailable is None:
-                raise
-            raise unavailable from exc
 
     async def _insert(self, statement: Any, batch: list[dict[str, Any]]) -> None:
         async with self._engine.connect() as connection:
             if connection.dialect.name == "postgresql":
                 # One transaction per batch, whether or not the engine reads in autocommit.
-                connection = await connection.execution_options(isolation_level="READ COMMITTED")
+                connection = await connection.execution_options(isolation_level=WRITE_ISOLATION)
             async with connection.begin():
                 await connection.execute(statement, batch)
 

@@ -22,9 +22,7 @@ from sqlalchemy import CompoundSelect, Executable, Select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sql.failures import unavailable_from
-
-AUTOCOMMIT = "AUTOCOMMIT"
+from adapters.sql.failures import database_failures
 
 
 def is_plain_read(statement: Executable) -> bool:
@@ -52,26 +50,16 @@ class Transaction:
         statement: Executable,
         parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     ) -> CursorResult[*tuple[Any, ...]]:
-        try:
+        with database_failures:
             if self._isolation is not None and not is_plain_read(statement):
                 await self._begin()
             return await self.connection.execute(statement, parameters)
-        except Exception as exc:
-            unavailable = unavailable_from(exc)
-            if unavailable is None:
-                raise
-            raise unavailable from exc
 
     async def begin(self) -> None:
         """Open the transaction now, if it is still waiting for a write."""
         if self._isolation is not None:
-            try:
+            with database_failures:
                 await self._begin()
-            except Exception as exc:
-                unavailable = unavailable_from(exc)
-                if unavailable is None:
-                    raise
-                raise unavailable from exc
 
     async def _begin(self) -> None:
         isolation, self._isolation = self._isolation, None

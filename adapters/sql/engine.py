@@ -87,7 +87,7 @@ def _postgresql_engine(
     if autocommit:
         # Set once per connection, at connect: the pool's reset on return brings a
         # connection that a unit of work switched to a transaction back to it.
-        options["isolation_level"] = AUTOCOMMIT_LEVEL
+        options["isolation_level"] = AUTOCOMMIT
     engine = create_async_engine(
         url,
         pool_size=pool_size,
@@ -116,7 +116,9 @@ def _postgresql_engine(
     return engine
 
 
-AUTOCOMMIT_LEVEL = "AUTOCOMMIT"
+AUTOCOMMIT = "AUTOCOMMIT"
+WRITE_ISOLATION = "READ COMMITTED"
+"""PostgreSQL's default, stated: the autocommit reads before the first write rely on it."""
 _AUTOCOMMIT_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
@@ -169,7 +171,8 @@ async def ping(engine: AsyncEngine, timeout_seconds: float = 2.0) -> None:
 
 
 __all__ = [
-    "AUTOCOMMIT_LEVEL",
+    "AUTOCOMMIT",
+    "WRITE_ISOLATION",
     "create_engine_for",
     "normalise_url",
     "ping",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import TracebackType
+
 import sqlalchemy.exc as sa_exc
 
 from application.ports import DependencyUnavailable
@@ -41,6 +43,30 @@ def unavailable_from(exc: BaseException) -> DependencyUnavailable | None:
         if isinstance(exc.orig, OSError | TimeoutError):
             return DependencyUnavailable("Database unreachable")
     return None
+
+
+class _Translated:
+    """``with database_failures:`` lets a failure that means "the database cannot serve
+    us now" leave as ``DependencyUnavailable`` (chained to the original); anything else
+    leaves unchanged. Stateless, so one shared instance serves every block."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if isinstance(exc, Exception) and (unavailable := unavailable_from(exc)) is not None:
+            raise unavailable from exc
+        return False
+
+
+database_failures = _Translated()
 
 
 def is_unique_violation(exc: sa_exc.DBAPIError) -> bool:

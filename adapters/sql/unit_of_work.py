@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.clock import SystemClock
 from adapters.sql.connection_gate import ConnectionGate, connection_gate
-from adapters.sql.database import AUTOCOMMIT, Transaction
-from adapters.sql.engine import reads_in_autocommit
-from adapters.sql.failures import unavailable_from
+from adapters.sql.database import Transaction
+from adapters.sql.engine import AUTOCOMMIT, WRITE_ISOLATION, reads_in_autocommit
+from adapters.sql.failures import database_failures
 from adapters.sql.outbox_repository import SqlOutboxRepository
 from adapters.sql.repositories import (
     SqlIdempotencyKeyRepository,
@@ -35,8 +35,6 @@ from domain.events import DomainEvent
 logger = logging.getLogger(__name__)
 
 _SYSTEM_CLOCK = SystemClock()
-WRITE_ISOLATION = "READ COMMITTED"
-"""PostgreSQL's default, stated: the autocommit reads before the first write rely on it."""
 
 
 class SqlUnitOfWork:
@@ -86,25 +84,21 @@ class SqlUnitOfWork:
         connection = self._engine.connect()
         lazy: str | None = None
         try:
-            await connection.start()
-            if connection.dialect.name == "postgresql":
-                # Reads before the first write run without BEGIN/ROLLBACK (see Transaction).
-                lazy = WRITE_ISOLATION
-                if not reads_in_autocommit(self._engine):
-                    await connection.execution_options(isolation_level=AUTOCOMMIT)
-            else:
-                await connection.begin()
-        except BaseException as exc:
+            with database_failures:
+                await connection.start()
+                if connection.dialect.name == "postgresql":
+                    # Reads before the first write run without BEGIN/ROLLBACK (see Transaction).
+                    lazy = WRITE_ISOLATION
+                    if not reads_in_autocommit(self._engine):
+                        await connection.execution_options(isolation_level=AUTOCOMMIT)
+                else:
+                    await connection.begin()
+        except BaseException:
             if connection.sync_connection is not None:
                 await _close_quietly(connection)
             if gate is not None:
                 gate.release()
-            if not isinstance(exc, Exception):
-                raise
-            unavailable = unavailable_from(exc)
-            if unavailable is None:
-                raise
-            raise unavailable from exc
+            raise
         self._connection = connection
         self._gate = gate
         tx = Transaction(connection, begin_lazily=lazy)
@@ -141,13 +135,8 @@ class SqlUnitOfWork:
         if self._events:
             # Same transaction as the change that caused them: both happen, or neither.
             await self._outbox.append(self._events, self._clock.now())
-        try:
+        with database_failures:
             await self._connection.commit()
-        except Exception as exc:
-            unavailable = unavailable_from(exc)
-            if unavailable is None:
-                raise
-            raise unavailable from exc
         self._events.clear()
 
     def record(self, event: DomainEvent) -> None:
