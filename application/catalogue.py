@@ -16,7 +16,6 @@ from application.pagination import (
 )
 from application.ports import Clock, ProductQuery, ProductSort, UnitOfWork, UnitOfWorkFactory
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.ids import NEW_ID
 from domain.products import Product, ProductDetails, numbered_slug, slugify
 
 SEARCH_MAX_LENGTH = 200
@@ -47,20 +46,7 @@ class CreateProduct:
             try:
                 async with self._uow() as uow:
                     slug = numbered_slug(base, await uow.products.slugs_like(base))
-                    product = await uow.products.add(
-                        Product(
-                            id=NEW_ID,
-                            slug=slug,
-                            created_at=now,
-                            updated_at=now,
-                            name=details.name,
-                            description=details.description,
-                            price=details.price,
-                            stock=details.stock,
-                            category=details.category,
-                            image_url=details.image_url,
-                        )
-                    )
+                    product = await uow.products.add(Product.new(details, slug=slug, at=now))
                     await uow.commit()
                     return product
             except Conflict:

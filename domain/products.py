@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from domain.errors import InsufficientStock, InvalidInput
+from domain.ids import NEW_ID
 
 NAME_MAX_LENGTH = 200
 CATEGORY_MAX_LENGTH = 100
@@ -111,6 +112,22 @@ class Product:
     image_url: str | None
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def new(cls, details: ProductDetails, *, slug: str, at: datetime) -> Product:
+        """A catalogue entry not stored yet: the store assigns its id."""
+        return cls(
+            id=NEW_ID,
+            name=details.name,
+            slug=slug,
+            description=details.description,
+            price=details.price,
+            stock=details.stock,
+            category=details.category,
+            image_url=details.image_url,
+            created_at=at,
+            updated_at=at,
+        )
 
     def take(self, quantity: int) -> None:
         """Remove ``quantity`` units from stock, refusing to go below zero."""

@@ -287,9 +287,7 @@ async def _create_superuser(settings: Settings, email: str, password: str) -> in
         user = await container.create_superuser.execute(
             CreateSuperuserCommand(email=email, password=password)
         )
-    except DomainError as error:
-        raise CommandError(error.detail) from error
-    except DependencyUnavailable as error:
+    except (DomainError, DependencyUnavailable) as error:
         raise CommandError(error.detail) from error
     finally:
         await container.close()

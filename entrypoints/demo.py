@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from domain.ids import NEW_ID
 from domain.products import Product, ProductDetails, slugify
 
 SEED = 20261126
-BATCH_SIZE = 250
 
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "shirts": ("Shirt", "Polo", "Blouse", "Tee"),
@@ -90,17 +88,4 @@ def demo_catalogue(
 ) -> Iterator[Product]:
     """The demo products as new catalogue entries, for a bulk loader."""
     for item in demo_products(count, categories=categories, stock=stock):
-        moment = now()
-        details = item.details
-        yield Product(
-            id=NEW_ID,
-            name=details.name,
-            slug=item.slug,
-            description=details.description,
-            price=details.price,
-            stock=details.stock,
-            category=details.category,
-            image_url=details.image_url,
-            created_at=moment,
-            updated_at=moment,
-        )
+        yield Product.new(item.details, slug=item.slug, at=now())

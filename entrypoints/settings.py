@@ -156,27 +156,27 @@ class _Reader:
         except ValueError:
             raise SettingsError(f"Invalid {name}: expected {expected}, got {value!r}") from None
 
-    def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
+    # None when the setting is not given: the default is the Settings field's own.
+
+    def integer(self, name: str, *, minimum: int, maximum: int) -> int | None:
         def parse(value: str) -> int:
             number = int(value)
             if not minimum <= number <= maximum:
                 raise ValueError
             return number
 
-        found = self.parsed(name, parse, f"an integer from {minimum} to {maximum}")
-        return default if found is None else found
+        return self.parsed(name, parse, f"an integer from {minimum} to {maximum}")
 
-    def choice(self, name: str, default: str, choices: tuple[str, ...], *, upper: bool) -> str:
+    def choice(self, name: str, choices: tuple[str, ...], *, upper: bool) -> str | None:
         def parse(value: str) -> str:
             value = value.upper() if upper else value.lower()
             if value not in choices:
                 raise ValueError
             return value
 
-        found = self.parsed(name, parse, "one of " + ", ".join(choices))
-        return default if found is None else found
+        return self.parsed(name, parse, "one of " + ", ".join(choices))
 
-    def boolean(self, name: str, default: bool) -> bool:
+    def boolean(self, name: str) -> bool | None:
         def parse(value: str) -> bool:
             lowered = value.lower()
             if lowered in ("1", "true", "yes", "on"):
@@ -185,8 +185,7 @@ class _Reader:
                 return False
             raise ValueError
 
-        found = self.parsed(name, parse, "true or false")
-        return default if found is None else found
+        return self.parsed(name, parse, "true or false")
 
     def items(self, name: str) -> tuple[str, ...]:
         value = self.text(name) or ""
@@ -235,7 +234,7 @@ def _redis_url(reader: _Reader) -> str | None:
     return url
 
 
-def _secret_key(reader: _Reader, environment: str, secret_file: Path) -> str:
+def _secret_key(reader: _Reader, environment: str | None, secret_file: Path) -> str:
     key = reader.text("SECRET_KEY")
     if key is None:
         if environment == "production":
@@ -294,53 +293,52 @@ def load_settings(
     raw.update(os.environ if environ is None else environ)
     reader = _Reader(raw)
 
-    environment = reader.choice(
-        "ENVIRONMENT", "development", ("development", "production"), upper=False
-    )
+    environment = reader.choice("ENVIRONMENT", ("development", "production"), upper=False)
     previous_keys = reader.items("PREVIOUS_SECRET_KEYS")
     if any(len(key.encode()) < SECRET_MIN_BYTES for key in previous_keys):
         raise SettingsError(
             f"Invalid PREVIOUS_SECRET_KEYS: each key must be at least {SECRET_MIN_BYTES} bytes long"
         )
-    smtp_port = reader.integer("SMTP_PORT", 587, minimum=1, maximum=65535)
+    given = {
+        "environment": environment,
+        "database_pool_size": reader.integer("DATABASE_POOL_SIZE", minimum=1, maximum=1000),
+        "database_max_overflow": reader.integer("DATABASE_MAX_OVERFLOW", minimum=0, maximum=1000),
+        "database_pool_pre_ping": reader.boolean("DATABASE_POOL_PRE_PING"),
+        "access_token_expire_minutes": reader.integer(
+            "ACCESS_TOKEN_EXPIRE_MINUTES", minimum=1, maximum=24 * 60
+        ),
+        "refresh_token_expire_days": reader.integer(
+            "REFRESH_TOKEN_EXPIRE_DAYS", minimum=1, maximum=365
+        ),
+        "smtp_port": reader.integer("SMTP_PORT", minimum=1, maximum=65535),
+        "smtp_security": reader.choice("SMTP_SECURITY", ("starttls", "tls", "none"), upper=False),
+        "outbox_dispatcher_in_process": reader.boolean("OUTBOX_DISPATCHER_IN_PROCESS"),
+        "outbox_retention_days": reader.integer("OUTBOX_RETENTION_DAYS", minimum=1, maximum=3650),
+        "max_body_size": reader.integer("MAX_BODY_SIZE", minimum=1024, maximum=1 << 30),
+        "login_max_failures_per_email": reader.integer(
+            "LOGIN_MAX_FAILURES_PER_EMAIL", minimum=1, maximum=1_000_000
+        ),
+        "login_max_failures_per_client": reader.integer(
+            "LOGIN_MAX_FAILURES_PER_CLIENT", minimum=1, maximum=1_000_000
+        ),
+        "login_throttle_window_seconds": reader.integer(
+            "LOGIN_THROTTLE_WINDOW_SECONDS", minimum=1, maximum=7 * 24 * 3600
+        ),
+        "log_level": reader.choice("LOG_LEVEL", LOG_LEVELS, upper=True),
+        "log_format": reader.choice("LOG_FORMAT", ("console", "json"), upper=False),
+    }
     return Settings(
         database_url=_database_url(reader),
-        database_pool_size=reader.integer("DATABASE_POOL_SIZE", 16, minimum=1, maximum=1000),
-        database_max_overflow=reader.integer("DATABASE_MAX_OVERFLOW", 0, minimum=0, maximum=1000),
-        database_pool_pre_ping=reader.boolean("DATABASE_POOL_PRE_PING", False),
         secret_key=_secret_key(reader, environment, Path(secret_file)),
         previous_secret_keys=previous_keys,
-        environment=environment,  # type: ignore[arg-type]
-        access_token_expire_minutes=reader.integer(
-            "ACCESS_TOKEN_EXPIRE_MINUTES", 15, minimum=1, maximum=24 * 60
-        ),
-        refresh_token_expire_days=reader.integer(
-            "REFRESH_TOKEN_EXPIRE_DAYS", 14, minimum=1, maximum=365
-        ),
         backend_cors_origins=_cors_origins(reader),
         allowed_hosts=reader.items("ALLOWED_HOSTS"),
         redis_url=_redis_url(reader),
         smtp_host=reader.text("SMTP_HOST"),
-        smtp_port=smtp_port,
         smtp_user=reader.text("SMTP_USER"),
         smtp_password=reader.text("SMTP_PASSWORD"),
         smtp_sender=reader.text("SMTP_SENDER"),
-        smtp_security=reader.choice(  # type: ignore[arg-type]
-            "SMTP_SECURITY", "starttls", ("starttls", "tls", "none"), upper=False
-        ),
-        outbox_dispatcher_in_process=reader.boolean("OUTBOX_DISPATCHER_IN_PROCESS", True),
-        outbox_retention_days=reader.integer("OUTBOX_RETENTION_DAYS", 7, minimum=1, maximum=3650),
-        max_body_size=reader.integer("MAX_BODY_SIZE", 1_048_576, minimum=1024, maximum=1 << 30),
-        login_max_failures_per_email=reader.integer(
-            "LOGIN_MAX_FAILURES_PER_EMAIL", 5, minimum=1, maximum=1_000_000
-        ),
-        login_max_failures_per_client=reader.integer(
-            "LOGIN_MAX_FAILURES_PER_CLIENT", 50, minimum=1, maximum=1_000_000
-        ),
-        login_throttle_window_seconds=reader.integer(
-            "LOGIN_THROTTLE_WINDOW_SECONDS", 900, minimum=1, maximum=7 * 24 * 3600
-        ),
         trusted_proxies=_trusted_proxies(reader),
-        log_level=reader.choice("LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
-        log_format=reader.choice("LOG_FORMAT", "console", ("console", "json"), upper=False),  # type: ignore[arg-type]
+        # What is not given keeps the field's default, stated once, on Settings.
+        **{name: value for name, value in given.items() if value is not None},
     )

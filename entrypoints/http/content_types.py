@@ -17,7 +17,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, HTTPException
 from litestar.handlers.base import BaseRouteHandler
 
-from entrypoints.http.problems import RequestInvalid, struct_field_errors
+from entrypoints.http.problems import RequestInvalid, body_struct, struct_field_errors
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -32,15 +32,6 @@ def is_json(media_type: str) -> bool:
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
-
-
-def body_struct(handler: BaseRouteHandler) -> type[msgspec.Struct] | None:
-    """The Struct a handler's ``data`` parameter is decoded into, if it has one."""
-    data = handler.parsed_fn_signature.parameters.get("data")
-    body_type = getattr(data, "annotation", None)
-    if isinstance(body_type, type) and issubclass(body_type, msgspec.Struct):
-        return body_type
-    return None
 
 
 async def strict_json_body(

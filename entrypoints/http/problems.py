@@ -25,6 +25,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Empty, ExceptionHandlersMap
 from litestar.utils.scope.state import ScopeState
@@ -45,14 +46,8 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
-# Sources of request values, as Litestar names them, to the prefix clients see.
-_SOURCE_PREFIX = {
-    "body": "body",
-    "query": "query",
-    "path": "path",
-    "header": "header",
-    "cookie": "cookie",
-}
+# Where request values come from, as Litestar names them; clients see the same prefixes.
+_SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
 _MSGSPEC_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _MSGSPEC_KEY = re.compile(
     r"^Object (?:contains (?P<kind>unknown) field|missing required field) `(?P<key>[^`]*)`$"
@@ -128,7 +123,7 @@ def _qualified_field(field: str | None) -> str:
     """Use-case field names are body fields unless they say where they come from."""
     if not field:
         return "body"
-    if field.partition(".")[0] in _SOURCE_PREFIX:
+    if field.partition(".")[0] in _SOURCES:
         return field
     return f"body.{field}"
 
@@ -251,7 +246,8 @@ def _validation_response(
 
 def _entry_to_error(entry: Mapping[str, Any]) -> FieldError:
     source = str(entry.get("source") or "body")
-    prefix = _SOURCE_PREFIX.get(source.rsplit(".", 1)[-1].lower(), "body")
+    named = source.rsplit(".", 1)[-1].lower()
+    prefix = named if named in _SOURCES else "body"
     key = str(entry.get("key") or "")
     message = str(entry.get("message") or "Invalid value")
     if prefix == "body" and key in ("", "data"):
@@ -261,17 +257,23 @@ def _entry_to_error(entry: Mapping[str, Any]) -> FieldError:
     return FieldError(field=f"{prefix}.{key}" if key else prefix, message=message)
 
 
+def body_struct(handler: BaseRouteHandler) -> type[msgspec.Struct] | None:
+    """The Struct a handler's ``data`` parameter is decoded into, if it has one."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    body_type = getattr(data, "annotation", None)
+    if isinstance(body_type, type) and issubclass(body_type, msgspec.Struct):
+        return body_type
+    return None
+
+
 def _body_errors(request: Request[Any, Any, Any]) -> list[FieldError] | None:
     """Every offending body field, not just the first one msgspec stopped at.
 
     Only runs when a body already failed validation, so the normal path pays nothing.
     """
     handler = request.scope.get("route_handler")
-    if handler is None:
-        return None
-    data_field = handler.parsed_fn_signature.parameters.get("data")
-    body_type = getattr(data_field, "annotation", None)
-    if not (isinstance(body_type, type) and issubclass(body_type, msgspec.Struct)):
+    body_type = body_struct(handler) if handler is not None else None
+    if body_type is None:
         return None
     state = ScopeState.from_scope(request.scope)
     raw = state.json

@@ -15,10 +15,14 @@ import contextvars
 import re
 import secrets
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from time import perf_counter
 from typing import TYPE_CHECKING
 
 import msgspec
+
+from entrypoints.http.problems import PROBLEM_MEDIA_TYPE
+from entrypoints.http.schemas import Problem
 
 if TYPE_CHECKING:
     from litestar.types import (
@@ -149,21 +153,20 @@ def allow_by_options_handler(routes: Iterable[object]) -> dict[int, bytes]:
 
 
 async def _refuse_host(scope: Scope, send: Send) -> None:
-    # Answered before routing, so written by hand in the same problem format.
+    # Answered before routing, without a Request: the same Problem, encoded here.
     body = msgspec.json.encode(
-        {
-            "type": "about:blank",
-            "title": "Bad Request",
-            "status": 400,
-            "detail": "The Host header names a host this service does not serve",
-            "instance": scope["path"],
-        }
+        Problem(
+            title=HTTPStatus.BAD_REQUEST.phrase,
+            status=HTTPStatus.BAD_REQUEST,
+            detail="The Host header names a host this service does not serve",
+            instance=scope["path"],
+        )
     )
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
         "status": 400,
         "headers": [
-            (b"content-type", b"application/problem+json"),
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(body)).encode()),
         ],
     }

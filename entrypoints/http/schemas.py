@@ -36,6 +36,7 @@ from domain.users import (
     PASSWORD_MIN_LENGTH,
     User,
 )
+from entrypoints.http.identifiers import MAX_ID
 
 MAX_SKIP = 1_000_000_000
 """Largest offset a list accepts; deeper pages are reached with ``after`` cursors."""
@@ -88,7 +89,7 @@ ImageUrl = Annotated[
         examples=["https://images.example.com/red-shirt.png"],
     ),
 ]
-PositiveId = Annotated[int, Meta(ge=1, le=2_147_483_647)]
+PositiveId = Annotated[int, Meta(ge=1, le=MAX_ID)]
 Quantity = Annotated[int, Meta(ge=1, le=MAX_QUANTITY)]
 Money = Annotated[str, Meta(pattern=r"^-?\d+\.\d{2}$", examples=["19.99"])]
 Timestamp = Annotated[datetime, Meta(tz=True, description="RFC 3339, UTC")]
