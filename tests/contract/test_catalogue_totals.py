@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.catalogue_loader import SqlCatalogueLoader
-from adapters.sql.engine import create_engine_for
 from adapters.sql.product_repository import EXACT_TOTAL_LIMIT
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.pagination import PageRequest
 from application.ports import ProductQuery, UnitOfWorkFactory
 from tests.contract.builders import a_product
+from tests.contract.conftest import Backend
 
 
 async def test_a_small_catalogue_has_an_exact_total_not_flagged_as_an_estimate(
@@ -31,29 +27,19 @@ async def test_a_small_catalogue_has_an_exact_total_not_flagged_as_an_estimate(
     assert page.total_is_estimate is False
 
 
-@pytest.fixture
-async def postgres_engine(migrated_postgres_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine_for(migrated_postgres_url, pool_size=2)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
 @pytest.mark.postgres
+@pytest.mark.parametrize("backend_url", ["postgres"], indirect=True)
 async def test_a_large_postgresql_catalogue_gives_a_flagged_estimate_past_the_exact_limit(
-    postgres_engine: AsyncEngine,
+    backend: Backend, uow_factory: UnitOfWorkFactory
 ) -> None:
     # Only PostgreSQL estimates: SQLite and the twin always count (they serve small shops).
-    def uow_factory() -> SqlUnitOfWork:
-        return SqlUnitOfWork(postgres_engine)
-
+    assert backend.engine is not None
     count = EXACT_TOTAL_LIMIT + 50
     products = (
         a_product(f"Item {number}", category="big" if number % 2 else "small")
         for number in range(count)
     )
-    await SqlCatalogueLoader(postgres_engine).load(products)
+    await SqlCatalogueLoader(backend.engine).load(products)
     async with uow_factory() as uow:
         await uow.products.add(a_product("Lonely", category="rare"))
         await uow.commit()

@@ -1,12 +1,15 @@
 """The real Litestar app, on the in-memory adapters and on PostgreSQL.
 
-``client`` runs each test twice, once per backend (PostgreSQL skipped when it is not
-reachable, failed under CI=true). ``memory_client`` is for behaviour of the HTTP
-edge that no storage can change (headers, routing, docs), run once.
+``api`` runs each test twice, once per backend (PostgreSQL skipped when it is not
+reachable, failed under CI=true). ``memory_api`` is for behaviour of the HTTP
+edge that no storage can change (headers, routing, docs), run once. ``app_for``
+builds an app on the in-memory adapters with particular settings or container tweaks
+(see ``failing``), and closes what it built at teardown.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +29,7 @@ TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
 PASSWORD = "correct-horse-battery"
 BASE_URL = "http://testserver"
 BACKENDS = ["memory", pytest.param("postgres", marks=pytest.mark.postgres)]
+USER_FIELDS = {"id", "email", "full_name", "is_active", "is_superuser", "created_at", "updated_at"}
 
 
 def cheap_hasher() -> Argon2PasswordHasher:
@@ -104,6 +108,44 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def failing(use_case: str, error: Exception) -> Callable[[Container], Container]:
+    """A container tweak (for ``app_for``) whose ``use_case`` raises ``error`` when run."""
+
+    class Broken:
+        async def execute(self, *_: object) -> None:
+            raise error
+
+    return lambda container: dataclasses.replace(container, **{use_case: Broken()})
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "about:blank"
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    assert body["instance"]
+    return body
+
+
+def fields_of(body: dict[str, Any]) -> set[str]:
+    return {error["field"] for error in body["errors"]}
+
+
+def items(*lines: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "items": [
+            {"product_id": product_id, "quantity": quantity} for product_id, quantity in lines
+        ]
+    }
+
+
+async def stock_of(api: Api, product_id: int) -> int:
+    return (await api.http.get(f"/api/v1/products/{product_id}")).json()["stock"]
+
+
 def http_client(app: Litestar) -> httpx.AsyncClient:
     """A client calling ``app`` in the test's own event loop.
 
@@ -159,15 +201,25 @@ async def memory_api(settings: Settings) -> AsyncIterator[Api]:
 
 
 @pytest.fixture
-def app_for() -> Callable[..., Any]:
-    """Build the app on the in-memory adapters with particular settings or container tweaks."""
+async def app_for() -> AsyncIterator[Callable[..., Any]]:
+    """Build the app on the in-memory adapters with particular settings or container tweaks.
+
+    Every container built is closed at teardown (the one built, before any tweak, as it
+    owns the resources; closing twice, after an app's lifespan, is harmless).
+    """
+    built: list[Container] = []
 
     def build(
         *, settings: Settings | None = None, tweak: Callable[[Container], Container] | None = None
     ) -> Litestar:
         container = build_memory_container(settings or make_settings(), hasher=cheap_hasher())
+        built.append(container)
         if tweak is not None:
             container = tweak(container)
         return create_app(container)
 
-    return build
+    try:
+        yield build
+    finally:
+        for container in built:
+            await container.close()

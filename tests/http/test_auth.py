@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.http.conftest import PASSWORD, Api, bearer
+from tests.http.conftest import PASSWORD, USER_FIELDS, Api, assert_problem, bearer, fields_of
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 ME = "/api/v1/users/me"
-USER_FIELDS = {"id", "email", "full_name", "is_active", "is_superuser", "created_at", "updated_at"}
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["type"] == "about:blank"
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    assert body["instance"]
-    return body
 
 
 async def test_registering_returns_the_new_user_without_secrets(api: Api) -> None:
@@ -61,7 +48,7 @@ async def test_registering_reports_every_invalid_field(api: Api) -> None:
     response = await api.http.post(REGISTER, json={"email": "x", "password": "short", "extra": 1})
 
     body = assert_problem(response, 422)
-    fields = {error["field"] for error in body["errors"]}
+    fields = fields_of(body)
     assert fields == {"body.email", "body.password", "body.extra"}
 
 
@@ -167,7 +154,7 @@ async def test_login_with_missing_fields_is_invalid(api: Api) -> None:
     assert assert_problem(form, 422)["errors"] == [
         {"field": "body.password", "message": "Field required"}
     ]
-    fields = {error["field"] for error in assert_problem(json_body, 422)["errors"]}
+    fields = fields_of(assert_problem(json_body, 422))
     assert fields == {"body.password", "body.pass"}
 
 

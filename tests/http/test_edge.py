@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 
 from application.ports import DependencyUnavailable
-from entrypoints.bootstrap import Container
 from entrypoints.http.content_types import strict_json_body
-from tests.http.conftest import Api, http_client, make_settings
-from tests.http.test_auth import assert_problem
+from tests.http.conftest import Api, assert_problem, failing, http_client, make_settings
 
 PRODUCTS = "/api/v1/products"
 
@@ -144,18 +142,10 @@ async def test_gzipped_bytes_are_real_gzip(memory_api: Api) -> None:
     assert gzip.decompress(compressed).startswith(b'{"items"')
 
 
-def _failing(use_case: str, error: Exception) -> Callable[[Container], Container]:
-    class Broken:
-        async def execute(self, *_: object) -> None:
-            raise error
-
-    return lambda container: dataclasses.replace(container, **{use_case: Broken()})
-
-
 async def test_an_unexpected_error_is_a_generic_500_logged_with_its_stack(
     app_for: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = app_for(tweak=_failing("get_product", RuntimeError("secret SQL detail")))
+    app = app_for(tweak=failing("get_product", RuntimeError("secret SQL detail")))
 
     with caplog.at_level(logging.ERROR):
         async with http_client(app) as http:
@@ -172,7 +162,7 @@ async def test_an_unexpected_error_is_a_generic_500_logged_with_its_stack(
 
 
 async def test_a_database_outage_is_a_503_with_retry_after(app_for: Callable[..., Any]) -> None:
-    app = app_for(tweak=_failing("list_products", DependencyUnavailable("db down", 3)))
+    app = app_for(tweak=failing("list_products", DependencyUnavailable("db down", 3)))
 
     async with http_client(app) as http:
         response = await http.get(PRODUCTS)

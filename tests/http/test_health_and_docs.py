@@ -11,8 +11,7 @@ import pytest
 
 from application.ports import DependencyUnavailable
 from entrypoints.version import VERSION
-from tests.http.conftest import Api, http_client
-from tests.http.test_auth import assert_problem
+from tests.http.conftest import Api, assert_problem, http_client
 
 LOCAL_ASSETS = [
     "/static/docs/swagger-ui-bundle.js",

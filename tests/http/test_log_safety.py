@@ -8,7 +8,6 @@ that no record holds the password, an access token or a refresh token.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from entrypoints.logs import (
     RequestIdFilter,
     configure_logging,
 )
-from tests.http.conftest import PASSWORD, Api, bearer, http_client, make_settings
+from tests.http.conftest import PASSWORD, Api, bearer, failing, http_client, items, make_settings
 
 
 class _Everything(logging.Handler):
@@ -92,7 +91,7 @@ async def test_no_log_record_holds_a_password_or_a_token(api: Api) -> None:
         headers = {**bearer(tokens["access_token"]), "Idempotency-Key": "order-1"}
         order = await api.http.post(
             "/api/v1/orders",
-            json={"items": [{"product_id": product["id"], "quantity": 1}]},
+            json=items((product["id"], 1)),
             headers=headers,
         )
         logout = await api.http.post(
@@ -124,9 +123,7 @@ async def test_no_log_record_holds_a_password_or_a_token(api: Api) -> None:
     assert all(name.startswith(SQL_STATEMENT_LOGGER) for name in hash_loggers)
 
 
-def test_sql_statements_and_their_parameters_are_never_logged(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_sql_statements_and_their_parameters_are_never_logged() -> None:
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
     statements = logging.getLogger(SQL_STATEMENT_LOGGER)
@@ -143,11 +140,7 @@ def test_sql_statements_and_their_parameters_are_never_logged(
 async def test_a_record_made_during_a_request_carries_its_id(
     app_for: Callable[..., Any],
 ) -> None:
-    class Broken:
-        async def execute(self, *_: object) -> None:
-            raise RuntimeError("boom")
-
-    app = app_for(tweak=lambda c: dataclasses.replace(c, list_products=Broken()))
+    app = app_for(tweak=failing("list_products", RuntimeError("boom")))
     seen: list[str | None] = []
 
     class Spy(logging.Handler):

@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 
 from application.auth import RegisterCommand
-from tests.http.conftest import PASSWORD, Api, bearer
+from tests.http.conftest import PASSWORD, Api, bearer, items, stock_of
 
 ORDERS = "/api/v1/orders"
 
@@ -27,7 +27,7 @@ async def test_fifty_customers_racing_for_ten_units_get_ten_orders_and_forty_409
 ) -> None:
     admin = await api.superuser()
     product = await api.product(admin, stock=10)
-    body = {"items": [{"product_id": product["id"], "quantity": 1}]}
+    body = items((product["id"], 1))
 
     responses = await asyncio.gather(
         *(api.http.post(ORDERS, json=body, headers=h) for h in await customers(api, 50))
@@ -35,7 +35,7 @@ async def test_fifty_customers_racing_for_ten_units_get_ten_orders_and_forty_409
 
     assert Counter(r.status_code for r in responses) == {201: 10, 409: 40}
     assert all(str(product["id"]) in r.json()["detail"] for r in responses if r.status_code == 409)
-    stock = (await api.http.get(f"/api/v1/products/{product['id']}")).json()["stock"]
+    stock = await stock_of(api, product["id"])
     assert stock == 0
 
 
@@ -46,7 +46,7 @@ async def test_two_concurrent_requests_with_one_idempotency_key_create_one_order
     product = await api.product(admin, stock=10)
     (headers,) = await customers(api, 1)
     headers = {**headers, "Idempotency-Key": "checkout-42"}
-    body = {"items": [{"product_id": product["id"], "quantity": 3}]}
+    body = items((product["id"], 3))
 
     first, second = await asyncio.gather(
         api.http.post(ORDERS, json=body, headers=headers),
@@ -57,5 +57,5 @@ async def test_two_concurrent_requests_with_one_idempotency_key_create_one_order
     assert first.json()["id"] == second.json()["id"]
     listed = (await api.http.get(ORDERS, headers=headers)).json()
     assert listed["total"] == 1
-    stock = (await api.http.get(f"/api/v1/products/{product['id']}")).json()["stock"]
+    stock = await stock_of(api, product["id"])
     assert stock == 7

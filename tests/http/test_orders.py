@@ -6,25 +6,11 @@ from typing import Any
 
 import pytest
 
-from tests.http.conftest import Api
-from tests.http.test_auth import assert_problem
-from tests.http.test_products import fields_of
+from tests.http.conftest import Api, assert_problem, fields_of, items, stock_of
 
 ORDERS = "/api/v1/orders"
 ORDER_FIELDS = {"id", "status", "items", "total", "created_at", "updated_at"}
 LINE_FIELDS = {"product_id", "product_name", "unit_price", "quantity", "line_total"}
-
-
-def items(*lines: tuple[int, int]) -> dict[str, Any]:
-    return {
-        "items": [
-            {"product_id": product_id, "quantity": quantity} for product_id, quantity in lines
-        ]
-    }
-
-
-async def stock_of(api: Api, product_id: int) -> int:
-    return (await api.http.get(f"/api/v1/products/{product_id}")).json()["stock"]
 
 
 async def test_placing_an_order_takes_stock_and_prices_the_lines(api: Api) -> None:

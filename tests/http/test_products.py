@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.http.conftest import Api
-from tests.http.test_auth import assert_problem
+from tests.http.conftest import Api, assert_problem, fields_of
 
 PRODUCTS = "/api/v1/products"
 PRODUCT_FIELDS = {
@@ -15,10 +14,6 @@ PRODUCT_FIELDS = {
     "created_at", "updated_at",
 }  # fmt: skip
 PAGE_FIELDS = {"items", "total", "page", "size", "pages", "next_cursor"}
-
-
-def fields_of(body: dict[str, Any]) -> set[str]:
-    return {error["field"] for error in body["errors"]}
 
 
 async def test_the_catalogue_is_public(api: Api) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -13,15 +14,13 @@ from litestar.testing import AsyncTestClient
 from application.auth import RegisterCommand
 from entrypoints.bootstrap import build_container, build_memory_container
 from entrypoints.http.app import create_app
-from entrypoints.settings import load_settings
+from tests.http.conftest import TEST_SECRET_KEY, make_settings
 from tests.outbox.conftest import SENDER, MailServer
-
-SECRET = "a-test-secret-key-that-is-long-enough-for-hs256"
 
 
 def mail_env(mail_server: MailServer, **extra: str) -> dict[str, str]:
     return {
-        "SECRET_KEY": SECRET,
+        "SECRET_KEY": TEST_SECRET_KEY,
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(mail_server.port),
         "SMTP_SENDER": SENDER,
@@ -33,7 +32,7 @@ def mail_env(mail_server: MailServer, **extra: str) -> dict[str, str]:
 async def test_the_api_process_delivers_the_welcome_email_in_the_background(
     mail_server: MailServer,
 ) -> None:
-    settings = load_settings(mail_env(mail_server), env_file=None)
+    settings = make_settings(**mail_env(mail_server))
     app = create_app(build_memory_container(settings))
 
     async with AsyncTestClient(app) as client:
@@ -48,9 +47,7 @@ async def test_the_api_process_delivers_the_welcome_email_in_the_background(
 
 
 async def test_the_in_process_dispatcher_can_be_turned_off(mail_server: MailServer) -> None:
-    settings = load_settings(
-        mail_env(mail_server, OUTBOX_DISPATCHER_IN_PROCESS="false"), env_file=None
-    )
+    settings = make_settings(**mail_env(mail_server, OUTBOX_DISPATCHER_IN_PROCESS="false"))
     container = build_memory_container(settings)
 
     async with AsyncTestClient(create_app(container)) as client:
@@ -66,14 +63,12 @@ async def test_the_in_process_dispatcher_can_be_turned_off(mail_server: MailServ
 
 
 async def test_the_worker_command_delivers_what_the_api_queued_and_stops_on_sigterm(
-    mail_server: MailServer, tmp_path: Path
+    mail_server: MailServer, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    environ = mail_env(mail_server, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}")
+    # A migrated SQLite file in tmp_path, which is also the worker's working directory.
+    environ = mail_env(mail_server, DATABASE_URL=migrated_sqlite_url)
     # The API side, with its own dispatcher off: the e-mail waits in the outbox.
-    settings = load_settings({**environ, "OUTBOX_DISPATCHER_IN_PROCESS": "false"}, env_file=None)
-    from adapters.sql.migrate import upgrade
-
-    await asyncio.to_thread(upgrade, settings.database_url)
+    settings = make_settings(**environ, OUTBOX_DISPATCHER_IN_PROCESS="false")
     api = build_container(settings)
     try:
         await api.register_user.execute(
@@ -96,7 +91,14 @@ async def test_the_worker_command_delivers_what_the_api_queued_and_stops_on_sigt
     finally:
         if worker.returncode is None:
             worker.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(worker.communicate(), timeout=20)
+        try:
+            _, stderr = await asyncio.wait_for(worker.communicate(), timeout=20)
+        except TimeoutError:
+            # Not stopped by SIGTERM: it must not outlive the test.
+            with contextlib.suppress(ProcessLookupError):
+                worker.kill()
+            await worker.wait()
+            raise
 
     assert mail.recipients == ("bob@example.com",)
     assert worker.returncode == 0, stderr.decode()

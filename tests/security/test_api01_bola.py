@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.http.conftest import Api
+from tests.http.conftest import Api, items, stock_of
 
 
 async def _order_of_alice(api: Api) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
@@ -18,7 +18,7 @@ async def _order_of_alice(api: Api) -> tuple[dict[str, str], dict[str, Any], dic
     alice = await api.user("alice@example.com")
     placed = await api.http.post(
         "/api/v1/orders",
-        json={"items": [{"product_id": product["id"], "quantity": 2}]},
+        json=items((product["id"], 2)),
         headers=alice,
     )
     assert placed.status_code == 201, placed.text
@@ -47,8 +47,7 @@ async def test_another_users_order_cannot_be_cancelled(api: Api) -> None:
     assert response.status_code == 404
     still = await api.http.get(f"/api/v1/orders/{order['id']}", headers=alice)
     assert still.json()["status"] == "placed"
-    stock = await api.http.get(f"/api/v1/products/{product['id']}")
-    assert stock.json()["stock"] == 3
+    assert await stock_of(api, product["id"]) == 3
 
 
 async def test_a_users_order_list_holds_only_their_orders(api: Api) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.http.conftest import PASSWORD, Api, bearer
+from tests.http.conftest import PASSWORD, Api, bearer, items
 
 PRIVILEGED_USER_FIELDS = {
     "is_superuser": True,
@@ -183,7 +183,7 @@ def _steps() -> dict[str, Step]:
         return response
 
     async def place_order(api: Api, state: dict[str, Any]) -> httpx.Response:
-        body = {"items": [{"product_id": state["product_id"], "quantity": 1}]}
+        body = items((state["product_id"], 1))
         response = await api.http.post("/api/v1/orders", json=body, headers=state["walker"])
         state["order_id"] = response.json()["id"]
         return response

@@ -9,8 +9,9 @@ throttled per e-mail (5 in 15 minutes) and per client address (50), with
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ from litestar import Litestar
 
 from entrypoints.bootstrap import build_memory_container
 from entrypoints.http.app import create_app
-from tests.http.conftest import BASE_URL, PASSWORD, Api, cheap_hasher, make_settings
+from tests.http.conftest import BASE_URL, PASSWORD, Api, cheap_hasher, items, make_settings
 
 PRODUCT = {"name": "Red Shirt", "price": "19.99", "stock": 10, "category": "shirts"}
 
@@ -117,7 +118,7 @@ async def test_an_over_long_idempotency_key_is_refused(memory_api: Api) -> None:
     headers = await memory_api.user()
     response = await memory_api.http.post(
         "/api/v1/orders",
-        json={"items": [{"product_id": 1, "quantity": 1}]},
+        json=items((1, 1)),
         headers={**headers, "Idempotency-Key": "k" * 256},
     )
     assert response.status_code in (400, 422)
@@ -155,13 +156,8 @@ async def _client(app: Litestar, address: str) -> AsyncIterator[httpx.AsyncClien
         yield http
 
 
-def _app(**settings: str) -> Litestar:
-    container = build_memory_container(make_settings(**settings), hasher=cheap_hasher())
-    return create_app(container)
-
-
-async def test_fifty_failures_from_one_address_are_throttled() -> None:
-    app = _app(LOGIN_MAX_FAILURES_PER_CLIENT="50")
+async def test_fifty_failures_from_one_address_are_throttled(app_for: Callable[..., Any]) -> None:
+    app = app_for(settings=make_settings(LOGIN_MAX_FAILURES_PER_CLIENT="50"))
     async with _client(app, "203.0.113.9") as attacker, _client(app, "198.51.100.1") as other:
         for n in range(50):
             assert (await _fail_login(attacker, f"victim{n}@example.com")).status_code == 401
@@ -174,8 +170,12 @@ async def test_fifty_failures_from_one_address_are_throttled() -> None:
     assert elsewhere.status_code == 401
 
 
-async def test_a_client_cannot_dodge_the_throttle_with_x_forwarded_for() -> None:
-    app = _app(LOGIN_MAX_FAILURES_PER_CLIENT="3", TRUSTED_PROXIES="10.0.0.1")
+async def test_a_client_cannot_dodge_the_throttle_with_x_forwarded_for(
+    app_for: Callable[..., Any],
+) -> None:
+    app = app_for(
+        settings=make_settings(LOGIN_MAX_FAILURES_PER_CLIENT="3", TRUSTED_PROXIES="10.0.0.1")
+    )
     async with _client(app, "203.0.113.9") as attacker:
         for n in range(3):
             forged = {"X-Forwarded-For": f"192.0.2.{n}"}
@@ -186,8 +186,10 @@ async def test_a_client_cannot_dodge_the_throttle_with_x_forwarded_for() -> None
     assert blocked.status_code == 429
 
 
-async def test_a_trusted_proxy_names_the_client_it_forwards() -> None:
-    app = _app(LOGIN_MAX_FAILURES_PER_CLIENT="3", TRUSTED_PROXIES="10.0.0.0/8")
+async def test_a_trusted_proxy_names_the_client_it_forwards(app_for: Callable[..., Any]) -> None:
+    app = app_for(
+        settings=make_settings(LOGIN_MAX_FAILURES_PER_CLIENT="3", TRUSTED_PROXIES="10.0.0.0/8")
+    )
     async with _client(app, "10.0.0.1") as proxy:
         for n in range(3):
             sent = {"X-Forwarded-For": "203.0.113.9"}

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.http.conftest import Api
+from tests.http.conftest import Api, items, stock_of
 
 
 async def test_a_retried_order_with_one_key_is_placed_once(api: Api) -> None:
     admin = await api.superuser()
     product = await api.product(admin, stock=10)
     headers = {**await api.user(), "Idempotency-Key": "checkout-42"}
-    body = {"items": [{"product_id": product["id"], "quantity": 2}]}
+    body = items((product["id"], 2))
 
     responses = [
         await api.http.post("/api/v1/orders", json=body, headers=headers) for _ in range(5)
@@ -37,8 +37,7 @@ async def test_a_retried_order_with_one_key_is_placed_once(api: Api) -> None:
 
     assert {response.status_code for response in responses} == {201}
     assert len({response.json()["id"] for response in responses}) == 1
-    stock = await api.http.get(f"/api/v1/products/{product['id']}")
-    assert stock.json()["stock"] == 8
+    assert await stock_of(api, product["id"]) == 8
     orders = await api.http.get("/api/v1/orders", headers=headers)
     assert orders.json()["total"] == 1
 
@@ -47,7 +46,7 @@ async def test_concurrent_orders_with_one_key_place_one_order(api: Api) -> None:
     admin = await api.superuser()
     product = await api.product(admin, stock=10)
     headers = {**await api.user(), "Idempotency-Key": "double-click"}
-    body = {"items": [{"product_id": product["id"], "quantity": 1}]}
+    body = items((product["id"], 1))
 
     responses = await asyncio.gather(
         *(api.http.post("/api/v1/orders", json=body, headers=headers) for _ in range(4))
@@ -57,29 +56,27 @@ async def test_concurrent_orders_with_one_key_place_one_order(api: Api) -> None:
     assert len(placed) == 1
     # A request that lost the race for the key may be told so (409), never given a new order.
     assert {response.status_code for response in responses} <= {201, 409}
-    stock = await api.http.get(f"/api/v1/products/{product['id']}")
-    assert stock.json()["stock"] == 9
+    assert await stock_of(api, product["id"]) == 9
 
 
 async def test_reusing_a_key_for_another_order_is_a_conflict(api: Api) -> None:
     admin = await api.superuser()
     product = await api.product(admin, stock=10)
     headers = {**await api.user(), "Idempotency-Key": "reused"}
-    first = {"items": [{"product_id": product["id"], "quantity": 1}]}
-    other = {"items": [{"product_id": product["id"], "quantity": 5}]}
+    first = items((product["id"], 1))
+    other = items((product["id"], 5))
 
     assert (await api.http.post("/api/v1/orders", json=first, headers=headers)).status_code == 201
     response = await api.http.post("/api/v1/orders", json=other, headers=headers)
 
     assert response.status_code == 409
-    stock = await api.http.get(f"/api/v1/products/{product['id']}")
-    assert stock.json()["stock"] == 9
+    assert await stock_of(api, product["id"]) == 9
 
 
 async def test_one_users_key_does_not_collide_with_anothers(memory_api: Api) -> None:
     admin = await memory_api.superuser()
     product = await memory_api.product(admin, stock=10)
-    body = {"items": [{"product_id": product["id"], "quantity": 1}]}
+    body = items((product["id"], 1))
     alice = {**await memory_api.user("alice@example.com"), "Idempotency-Key": "same"}
     bob = {**await memory_api.user("bob@example.com"), "Idempotency-Key": "same"}
 
@@ -94,7 +91,7 @@ async def test_racing_orders_never_take_more_than_the_stock(api: Api) -> None:
     admin = await api.superuser()
     product = await api.product(admin, stock=3)
     headers = await api.user()
-    body = {"items": [{"product_id": product["id"], "quantity": 1}]}
+    body = items((product["id"], 1))
 
     responses = await asyncio.gather(
         *(api.http.post("/api/v1/orders", json=body, headers=headers) for _ in range(8))
@@ -102,23 +99,21 @@ async def test_racing_orders_never_take_more_than_the_stock(api: Api) -> None:
 
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] * 3 + [409] * 5
-    stock = await api.http.get(f"/api/v1/products/{product['id']}")
-    assert stock.json()["stock"] == 0
+    assert await stock_of(api, product["id"]) == 0
 
 
 async def test_cancelling_twice_gives_the_stock_back_once(api: Api) -> None:
     admin = await api.superuser()
     product = await api.product(admin, stock=5)
     headers = await api.user()
-    body = {"items": [{"product_id": product["id"], "quantity": 2}]}
+    body = items((product["id"], 2))
     order = (await api.http.post("/api/v1/orders", json=body, headers=headers)).json()
 
     first = await api.http.post(f"/api/v1/orders/{order['id']}/cancel", headers=headers)
     second = await api.http.post(f"/api/v1/orders/{order['id']}/cancel", headers=headers)
 
     assert (first.status_code, second.status_code) == (200, 409)
-    stock = await api.http.get(f"/api/v1/products/{product['id']}")
-    assert stock.json()["stock"] == 5
+    assert await stock_of(api, product["id"]) == 5
 
 
 async def test_a_deactivated_account_cannot_order(memory_api: Api) -> None:
@@ -130,7 +125,7 @@ async def test_a_deactivated_account_cannot_order(memory_api: Api) -> None:
 
     response = await memory_api.http.post(
         "/api/v1/orders",
-        json={"items": [{"product_id": product["id"], "quantity": 1}]},
+        json=items((product["id"], 1)),
         headers=headers,
     )
 
@@ -144,7 +139,7 @@ async def test_an_order_line_holds_at_most_a_thousand_units(memory_api: Api) -> 
 
     response = await memory_api.http.post(
         "/api/v1/orders",
-        json={"items": [{"product_id": product["id"], "quantity": 1001}]},
+        json=items((product["id"], 1001)),
         headers=headers,
     )
 

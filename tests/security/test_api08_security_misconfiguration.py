@@ -11,7 +11,6 @@ refuses to start with a missing or short secret key.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -19,27 +18,23 @@ from typing import Any
 
 import pytest
 
-from entrypoints.bootstrap import Container
 from entrypoints.http.request_context import SECURITY_HEADERS
 from entrypoints.settings import SettingsError, load_settings
-from tests.http.conftest import PASSWORD, Api, http_client, make_settings
+from tests.http.conftest import PASSWORD, Api, failing, http_client, make_settings
 
 PRODUCTS = "/api/v1/products"
 SECRET_32 = "k" * 32
 
 
-def _broken(use_case: str) -> Callable[[Container], Container]:
-    class Broken:
-        async def execute(self, *_: object) -> None:
-            raise ZeroDivisionError("internal detail: SELECT * FROM users WHERE password=...")
-
-    return lambda container: dataclasses.replace(container, **{use_case: Broken()})
-
-
 async def test_an_unexpected_error_shows_no_trace_and_is_logged_with_its_stack(
     app_for: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = app_for(tweak=_broken("list_products"))
+    app = app_for(
+        tweak=failing(
+            "list_products",
+            ZeroDivisionError("internal detail: SELECT * FROM users WHERE password=..."),
+        )
+    )
 
     with caplog.at_level(logging.ERROR):
         async with http_client(app) as http:
