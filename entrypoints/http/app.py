@@ -18,6 +18,7 @@ from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.orders import OrderController
 from entrypoints.http.controllers.products import ProductController
 from entrypoints.http.controllers.users import ProfileController, UserAdminController
+from entrypoints.http.cors import PreflightPolicy
 from entrypoints.http.docs import DOCS_HANDLERS, OPENAPI_JSON, OPENAPI_PATH, docs_assets_router
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.request_context import (
@@ -153,6 +154,9 @@ def create_app(container: Container) -> Litestar:
     _document_closed_request_bodies(app)
     hosts = HostPolicy(settings.allowed_hosts) if settings.allowed_hosts else None
     app.asgi_handler = RequestContextMiddleware(
-        app.asgi_handler, hosts, allow_by_options_handler(app.routes)
+        app.asgi_handler,
+        hosts,
+        allow_by_options_handler(app.routes),
+        PreflightPolicy(app.cors_config),
     )
     return app

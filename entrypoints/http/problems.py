@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -53,6 +53,8 @@ _MSGSPEC_KEY = re.compile(
     r"^Object (?:contains (?P<kind>unknown) field|missing required field) `(?P<key>[^`]*)`$"
 )
 _HEADER_ONLY_STATUS = HTTPStatus.BAD_REQUEST
+HEAD_REQUEST = "storefront.head"
+"""Scope key marking a HEAD request routed as its GET (see ``RequestContextMiddleware``)."""
 
 _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
@@ -197,7 +199,8 @@ def http_exception_to_response(request: Request[Any, Any, Any], exc: Exception) 
             else f"Nothing found at {request.scope['path']}"
         )
     elif isinstance(exc, MethodNotAllowedException):
-        detail = f"Method {request.scope['method']} is not allowed here"
+        method = "HEAD" if request.scope.get(HEAD_REQUEST) else request.scope["method"]
+        detail = f"Method {method} is not allowed here"
         if headers is not None:
             headers = {"Allow": _allow_header(headers)}
     elif status == 413:
@@ -220,8 +223,15 @@ def _has_handler(request: Request[Any, Any, Any]) -> bool:
 
 def _allow_header(headers: Mapping[str, str]) -> str:
     raw = next((value for name, value in headers.items() if name.lower() == "allow"), "")
-    methods = sorted({method.strip().upper() for method in raw.split(",") if method.strip()})
-    return ", ".join(methods)
+    return allow_value(method.strip().upper() for method in raw.split(",") if method.strip())
+
+
+def allow_value(methods: Iterable[str]) -> str:
+    """An ``Allow`` header's value: sorted, with HEAD wherever GET is (every GET answers HEAD)."""
+    allowed = set(methods)
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return ", ".join(sorted(allowed))
 
 
 def _validation_response(

@@ -3,8 +3,10 @@
 It wraps even routing, so 404s, 405s and CORS preflights get the same headers as
 any other response: ``X-Request-ID`` (the client's, when it is 1 to 128 visible
 ASCII characters, else a fresh one), ``X-Process-Time`` (seconds) and the
-:data:`SECURITY_HEADERS` (``X-Content-Type-Options: nosniff`` among them). When
-``ALLOWED_HOSTS`` is set it also refuses other ``Host`` headers (400). It is on every
+:data:`SECURITY_HEADERS` (``X-Content-Type-Options: nosniff`` among them). It answers
+HEAD as the GET of the same route, without the body. Before routing it refuses a
+request with two ``Host`` headers, or (when ``ALLOWED_HOSTS`` is set) a host not
+served (400), and a CORS preflight that CORS would not allow (403). It is on every
 request's path, so it does the least it can: no Request object, no header parsing
 beyond one scan.
 """
@@ -21,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from entrypoints.http.problems import PROBLEM_MEDIA_TYPE
+from entrypoints.http.cors import PreflightPolicy
+from entrypoints.http.problems import HEAD_REQUEST, PROBLEM_MEDIA_TYPE, allow_value
 from entrypoints.http.schemas import Problem
 
 if TYPE_CHECKING:
@@ -83,34 +86,48 @@ class RequestContextMiddleware:
     OPTIONS handler to the methods its path really serves.
     """
 
-    __slots__ = ("allow_by_handler", "app", "hosts")
+    __slots__ = ("allow_by_handler", "app", "hosts", "preflights")
 
     def __init__(
         self,
         app: ASGIApp,
         hosts: HostPolicy | None = None,
         allow_by_handler: Mapping[int, bytes] | None = None,
+        preflights: PreflightPolicy | None = None,
     ) -> None:
         self.app = app
         self.hosts = hosts
         self.allow_by_handler = allow_by_handler or {}
+        self.preflights = preflights or PreflightPolicy(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]
             await self.app(scope, receive, send)
             return
         started = perf_counter()
+        method = scope["method"]
         request_id: bytes | None = None
-        host: bytes | None = None
+        hosts: list[bytes] = []
+        origin: bytes | None = None
+        preflight_method: bytes | None = None
+        preflight_headers: bytes | None = None
         for name, value in scope["headers"]:
             if name == REQUEST_ID_HEADER:
                 if request_id is None and _VALID_REQUEST_ID.fullmatch(value):
                     request_id = value
             elif name == b"host":
-                host = value
+                hosts.append(value)
+            elif method == "OPTIONS":
+                if name == b"origin":
+                    origin = value
+                elif name == b"access-control-request-method":
+                    preflight_method = value
+                elif name == b"access-control-request-headers":
+                    preflight_headers = value
         if request_id is None:
             request_id = new_request_id()
         token = request_id_var.set(request_id.decode("ascii"))
+        head = method == "HEAD"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -119,18 +136,49 @@ class RequestContextMiddleware:
                 headers.append((REQUEST_ID_HEADER, request_id))
                 headers.append((b"x-process-time", b"%.6f" % (perf_counter() - started)))
                 headers.extend(SECURITY_HEADERS)
-                if scope.get("method") == "OPTIONS":
+                if method == "OPTIONS":
                     headers = self._corrected_allow(scope, headers)
                 message["headers"] = headers
+            elif head and message["type"] == "http.response.body":
+                # The GET's status and headers (Content-Length included), never its body.
+                message = {**message, "body": b""}
             await send(message)
 
         try:
-            if self.hosts is not None and not self.hosts.allows(host):
-                await _refuse_host(scope, send_with_headers)
+            refusal = self._refusal(hosts, origin, preflight_method, preflight_headers)
+            if refusal is not None:
+                await _refuse(scope, send_with_headers, *refusal)
+            elif head:
+                # Every GET route answers HEAD: routed as the GET, body dropped above.
+                # The server's own scope keeps "HEAD", so it writes no body either.
+                as_get = {**scope, "method": "GET", HEAD_REQUEST: True}
+                await self.app(as_get, receive, send_with_headers)  # type: ignore[arg-type]
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:
             request_id_var.reset(token)
+
+    def _refusal(
+        self,
+        hosts: list[bytes],
+        origin: bytes | None,
+        preflight_method: bytes | None,
+        preflight_headers: bytes | None,
+    ) -> tuple[HTTPStatus, str] | None:
+        """The status and detail a request is refused with before routing, if it is."""
+        if len(hosts) > 1:
+            # Proxies and the app could each read a different one (request smuggling).
+            return HTTPStatus.BAD_REQUEST, "A request must carry exactly one Host header"
+        if self.hosts is not None and not self.hosts.allows(hosts[0] if hosts else None):
+            return (
+                HTTPStatus.BAD_REQUEST,
+                "The Host header names a host this service does not serve",
+            )
+        if origin is not None:
+            detail = self.preflights.refusal(origin, preflight_method, preflight_headers)
+            if detail is not None:
+                return HTTPStatus.FORBIDDEN, detail
+        return None
 
     def _corrected_allow(
         self, scope: Scope, headers: list[tuple[bytes, bytes]]
@@ -148,23 +196,18 @@ def allow_by_options_handler(routes: Iterable[object]) -> dict[int, bytes]:
         methods = getattr(route, "methods", None)
         for handler in getattr(route, "route_handlers", ()):
             if methods and set(handler.http_methods) == {"OPTIONS"}:
-                allow[id(handler)] = ", ".join(sorted(methods)).encode()
+                allow[id(handler)] = allow_value(methods).encode()
     return allow
 
 
-async def _refuse_host(scope: Scope, send: Send) -> None:
+async def _refuse(scope: Scope, send: Send, status: HTTPStatus, detail: str) -> None:
     # Answered before routing, without a Request: the same Problem, encoded here.
     body = msgspec.json.encode(
-        Problem(
-            title=HTTPStatus.BAD_REQUEST.phrase,
-            status=HTTPStatus.BAD_REQUEST,
-            detail="The Host header names a host this service does not serve",
-            instance=scope["path"],
-        )
+        Problem(title=status.phrase, status=status, detail=detail, instance=scope["path"])
     )
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
-        "status": 400,
+        "status": status,
         "headers": [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(body)).encode()),

@@ -18,6 +18,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware.authentication import AuthenticationResult
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 from litestar.security.jwt import JWTCookieAuthenticationMiddleware, OAuth2PasswordBearerAuth
 
 from domain.users import User
@@ -64,19 +65,36 @@ class BearerTokenMiddleware(JWTCookieAuthenticationMiddleware):
         return AuthenticationResult(user=user, auth=token)
 
 
+class PasswordFlowBearerAuth(OAuth2PasswordBearerAuth[User, Any]):
+    """Litestar's OAuth2 password bearer config with a security scheme valid in OpenAPI 3.1.
+
+    Litestar's own scheme omits the flow's ``scopes`` map (required by OpenAPI) and mixes
+    in the ``name``, ``in``, ``scheme`` and ``bearerFormat`` of other scheme types: strict
+    validators and client generators (openapi-python-client) refuse the whole document.
+    """
+
+    @property
+    def openapi_components(self) -> Components:
+        flow = OAuthFlow(token_url=self.token_url, scopes={})
+        scheme = SecurityScheme(
+            type="oauth2", flows=OAuthFlows(password=flow), description=self.description
+        )
+        return Components(security_schemes={self.openapi_security_scheme_name: scheme})
+
+
 def bearer_auth(
     authenticate: Callable[[str], Awaitable[User]],
     *,
     token_url: str,
     secret_key: str,
     exclude: list[str] | None = None,
-) -> OAuth2PasswordBearerAuth[User, Any]:
+) -> PasswordFlowBearerAuth:
     """The app's security config; ``authenticate`` raises ``InvalidCredentials`` (401)."""
 
     async def retrieve_user(token: str, connection: ASGIConnection[Any, Any, Any, Any]) -> User:
         return await authenticate(token)
 
-    return OAuth2PasswordBearerAuth[User, Any](
+    return PasswordFlowBearerAuth(
         token_url=token_url,
         # Unused (our middleware does not decode tokens itself) but required by Litestar.
         token_secret=secret_key,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from application.ports import DependencyUnavailable
 from entrypoints.version import VERSION
@@ -89,13 +90,26 @@ async def test_the_openapi_document_is_openapi_3_1(memory_api: Api) -> None:
     assert document["info"]["version"] == VERSION
 
 
+async def test_the_openapi_document_passes_a_strict_openapi_3_1_validator(
+    memory_api: Api,
+) -> None:
+    document = (await memory_api.http.get("/api/v1/openapi.json")).json()
+
+    errors = [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in OpenAPIV31SpecValidator(document).iter_errors()
+    ]
+
+    assert errors == []
+
+
 async def test_the_openapi_bearer_scheme_logs_in_with_the_password_flow(memory_api: Api) -> None:
     document = (await memory_api.http.get("/api/v1/openapi.json")).json()
 
     schemes = document["components"]["securitySchemes"]
     (scheme,) = schemes.values()
     assert scheme["type"] == "oauth2"
-    assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/login"
+    assert scheme["flows"]["password"] == {"tokenUrl": "/api/v1/auth/login", "scopes": {}}
     login_body = document["paths"]["/api/v1/auth/login"]["post"]["requestBody"]["content"]
     assert {"application/x-www-form-urlencoded", "application/json"} <= set(login_body)
 

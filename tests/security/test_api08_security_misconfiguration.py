@@ -99,9 +99,9 @@ async def test_token_responses_are_never_cached(memory_api: Api, path: str) -> N
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("DELETE", PRODUCTS, "GET, OPTIONS, POST"),
-        ("POST", f"{PRODUCTS}/1", "DELETE, GET, OPTIONS, PATCH, PUT"),
-        ("PUT", "/api/v1/users/me", "GET, OPTIONS, PATCH"),
+        ("DELETE", PRODUCTS, "GET, HEAD, OPTIONS, POST"),
+        ("POST", f"{PRODUCTS}/1", "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"),
+        ("PUT", "/api/v1/users/me", "GET, HEAD, OPTIONS, PATCH"),
         ("GET", "/api/v1/auth/login", "OPTIONS, POST"),
     ],
 )
