@@ -31,6 +31,7 @@ from jwt.algorithms import HMACAlgorithm
 
 from application.ports import AccessClaims, Clock, IssuedAccessToken
 from domain.errors import InvalidCredentials
+from domain.ids import MAX_ID
 from domain.users import User
 
 ACCESS_TOKEN_TYPE: Final = "access"
@@ -229,7 +230,7 @@ def _checked(claims: dict[str, Any]) -> _VerifiedToken:
     if type(version) is not int or version < 0:
         raise _RejectedToken
     user_id = int(subject)
-    if user_id < 1:
+    if not 1 <= user_id <= MAX_ID:
         raise _RejectedToken
     return _VerifiedToken(
         claims=AccessClaims(user_id=user_id, token_version=version),

@@ -20,6 +20,7 @@ from entrypoints.http.controllers.products import ProductController
 from entrypoints.http.controllers.users import ProfileController, UserAdminController
 from entrypoints.http.cors import PreflightPolicy
 from entrypoints.http.docs import DOCS_HANDLERS, OPENAPI_JSON, OPENAPI_PATH, docs_assets_router
+from entrypoints.http.inputs import edge_inputs
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.request_context import (
     HostPolicy,
@@ -138,6 +139,7 @@ def create_app(container: Container) -> Litestar:
             "container": Provide(lambda: container, use_cache=True, sync_to_thread=False)
         },
         on_app_init=[auth.on_app_init],
+        guards=[edge_inputs],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi_config(),
         compression_config=CompressionConfig(

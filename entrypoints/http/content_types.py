@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import ClientException, HTTPException
+from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 
-from entrypoints.http.problems import RequestInvalid, body_struct, struct_field_errors
+from entrypoints.http.inputs import decode_body
+from entrypoints.http.problems import body_struct
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -39,7 +39,8 @@ async def strict_json_body(
 ) -> None:
     """Guard for routes reading a JSON body: 415, 400 or 422 before the handler runs.
 
-    A request without a body is left to Litestar, which reports the missing body.
+    A request without a body is left to Litestar, which reports the missing body. The
+    body is checked whole by :func:`~entrypoints.http.inputs.decode_body`.
     """
     if connection.scope.get("method") not in _BODY_METHODS:
         return
@@ -56,20 +57,5 @@ async def strict_json_body(
                 f"Unsupported Content-Type {media_type!r}: send application/json"
             )
     body = await connection.body()
-    if not body:
-        return
-    try:
-        msgspec.json.decode(body, type=struct, strict=True)
-    except msgspec.ValidationError:
-        # Typed decoding stops at the first wrong value, perhaps before a syntax error
-        # further on: read the whole document before judging its fields.
-        raise RequestInvalid(struct_field_errors(struct, _json(body), prefix="body")) from None
-    except msgspec.DecodeError as error:
-        raise ClientException(f"Malformed JSON body: {error}") from None
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return msgspec.json.decode(body)
-    except msgspec.DecodeError as error:
-        raise ClientException(f"Malformed JSON body: {error}") from None
+    if body:
+        decode_body(body, struct)

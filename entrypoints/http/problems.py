@@ -9,7 +9,6 @@ logged here with their stack and answered with a generic 500.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -40,18 +39,13 @@ from domain.errors import (
     PermissionDenied,
     TooManyAttempts,
 )
+from entrypoints.http.inputs import SOURCES, RequestInvalid, field_errors, qualified_field
 from entrypoints.http.schemas import FieldError, Problem
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
-# Where request values come from, as Litestar names them; clients see the same prefixes.
-_SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
-_MSGSPEC_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-_MSGSPEC_KEY = re.compile(
-    r"^Object (?:contains (?P<kind>unknown) field|missing required field) `(?P<key>[^`]*)`$"
-)
 _HEADER_ONLY_STATUS = HTTPStatus.BAD_REQUEST
 HEAD_REQUEST = "storefront.head"
 """Scope key marking a HEAD request routed as its GET (see ``RequestContextMiddleware``)."""
@@ -64,14 +58,6 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidInput, 422),
     (TooManyAttempts, 429),
 )
-
-
-class RequestInvalid(Exception):
-    """Input refused at the edge, with every offending field (422)."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{error.field}: {error.message}" for error in errors))
-        self.errors = errors
 
 
 def problem_response(
@@ -117,17 +103,8 @@ def domain_error_to_response(request: Request[Any, Any, Any], exc: Exception) ->
     elif isinstance(exc, TooManyAttempts):
         headers = {"Retry-After": str(max(1, exc.retry_after_seconds))}
     elif isinstance(exc, InvalidInput):
-        errors = [FieldError(field=_qualified_field(exc.field), message=exc.detail)]
+        errors = [FieldError(field=qualified_field(exc.field), message=exc.detail)]
     return problem_response(request, status, exc.detail, headers=headers, errors=errors)
-
-
-def _qualified_field(field: str | None) -> str:
-    """Use-case field names are body fields unless they say where they come from."""
-    if not field:
-        return "body"
-    if field.partition(".")[0] in _SOURCES:
-        return field
-    return f"body.{field}"
 
 
 def request_invalid_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -257,7 +234,7 @@ def _validation_response(
 def _entry_to_error(entry: Mapping[str, Any]) -> FieldError:
     source = str(entry.get("source") or "body")
     named = source.rsplit(".", 1)[-1].lower()
-    prefix = named if named in _SOURCES else "body"
+    prefix = named if named in SOURCES else "body"
     key = str(entry.get("key") or "")
     message = str(entry.get("message") or "Invalid value")
     if prefix == "body" and key in ("", "data"):
@@ -291,48 +268,7 @@ def _body_errors(request: Request[Any, Any, Any]) -> list[FieldError] | None:
         if not state.body:
             return [FieldError(field="body", message="A JSON request body is required")]
         return None
-    return struct_field_errors(body_type, raw, prefix="body")
-
-
-def struct_field_errors(
-    struct_type: type[msgspec.Struct], raw: Any, *, prefix: str
-) -> list[FieldError]:
-    """Validate ``raw`` against ``struct_type`` field by field, collecting every error."""
-    if not isinstance(raw, dict):
-        return [FieldError(field=prefix, message="Expected a JSON object")]
-    errors: list[FieldError] = []
-    config = struct_type.__struct_config__
-    fields = msgspec.structs.fields(struct_type)
-    known = {info.encode_name for info in fields}
-    for info in fields:
-        name = info.encode_name
-        if name not in raw:
-            if info.required:
-                errors.append(FieldError(field=f"{prefix}.{name}", message="Field required"))
-            continue
-        try:
-            msgspec.convert(raw[name], type=info.type, strict=True, str_keys=True)
-        except msgspec.ValidationError as error:
-            errors.append(_nested_error(f"{prefix}.{name}", str(error)))
-    if config.forbid_unknown_fields:
-        errors.extend(
-            FieldError(field=f"{prefix}.{key}", message="Unknown field")
-            for key in raw
-            if key not in known
-        )
-    return errors or [FieldError(field=prefix, message="Invalid request body")]
-
-
-def _nested_error(field: str, text: str) -> FieldError:
-    """A msgspec error inside a field, located precisely: ``body.items[0].quantity``."""
-    match = _MSGSPEC_PATH.search(text)
-    path = match.group("path") if match else ""
-    message = text[: match.start()] if match else text
-    # Errors about a key name the object, not the key: point at the key itself.
-    if key := _MSGSPEC_KEY.search(message):
-        path = f"{path}.{key.group('key')}"
-        message = "Unknown field" if key.group("kind") == "unknown" else "Field required"
-    return FieldError(field=f"{field}{path}", message=message)
+    return field_errors(body_type, raw, prefix="body")
 
 
 def unexpected_error_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

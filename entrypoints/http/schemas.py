@@ -10,6 +10,8 @@ times as RFC 3339 UTC.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
@@ -20,7 +22,9 @@ from msgspec import UNSET, Meta, UnsetType
 from application.changes import UNSET as UNSET_FIELD
 from application.changes import Unset
 from application.pagination import Page
-from domain.orders import MAX_LINES, MAX_QUANTITY, Order
+from domain.errors import InvalidInput
+from domain.ids import MAX_ID
+from domain.orders import MAX_LINES, MAX_QUANTITY, Order, OrderRequestLine, check_order_request
 from domain.products import (
     CATEGORY_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
@@ -28,6 +32,11 @@ from domain.products import (
     NAME_MAX_LENGTH,
     STOCK_MAX,
     Product,
+    check_category,
+    check_description,
+    check_image_url,
+    check_name,
+    check_price,
 )
 from domain.users import (
     EMAIL_MAX_LENGTH,
@@ -35,8 +44,8 @@ from domain.users import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
     User,
+    normalise_email,
 )
-from entrypoints.http.identifiers import MAX_ID
 
 MAX_SKIP = 1_000_000_000
 """Largest offset a list accepts; deeper pages are reached with ``after`` cursors."""
@@ -69,12 +78,16 @@ FullName = Annotated[str, Meta(max_length=FULL_NAME_MAX_LENGTH)]
 RefreshTokenValue = Annotated[str, Meta(min_length=1, max_length=1024)]
 ProductName = Annotated[str, Meta(min_length=1, max_length=NAME_MAX_LENGTH, examples=["Red Shirt"])]
 Description = Annotated[str, Meta(max_length=DESCRIPTION_MAX_LENGTH)]
-# msgspec puts no numeric constraints on Decimal, so the rule is stated for the
-# documentation here and enforced by the domain (422 on body.price).
+MONEY_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+"""Money as clients send it: ASCII digits, at most 8 before the point and 2 after it."""
+_MONEY = re.compile(MONEY_PATTERN.removesuffix("$"))
+# A string, never a JSON number (a float cannot hold 0.10 exactly). msgspec's pattern
+# lets a trailing newline through ($); money_amount matches the whole string.
 Price = Annotated[
-    Decimal,
+    str,
     Meta(
-        description="Greater than 0, at most 2 decimal places; a decimal string is preferred",
+        pattern=MONEY_PATTERN,
+        description="A decimal string greater than 0 with at most 2 decimal places",
         examples=["19.99"],
     ),
 ]
@@ -309,6 +322,43 @@ class OrderPage(msgspec.Struct, frozen=True, kw_only=True):
     next_cursor: str | None
 
 
+# --- business rules checked at the edge -----------------------------------------------------
+
+
+def money_amount(text: str) -> Decimal:
+    """A money string as an amount; anything but the exact pattern is refused."""
+    if not _MONEY.fullmatch(text):
+        raise InvalidInput(
+            "Money is a string of ASCII digits with at most 2 decimal places, like 19.99",
+            field="price",
+        )
+    return Decimal(text)
+
+
+def _distinct_products(items: list[OrderItemRequest]) -> None:
+    check_order_request(
+        tuple(OrderRequestLine(product_id=i.product_id, quantity=i.quantity) for i in items)
+    )
+
+
+_PRODUCT_RULES: dict[str, Callable[[Any], object]] = {
+    "name": check_name,
+    "description": check_description,
+    "price": lambda text: check_price(money_amount(text)),
+    "category": check_category,
+    "image_url": check_image_url,
+}
+FIELD_RULES: dict[type[msgspec.Struct], dict[str, Callable[[Any], object]]] = {
+    ProductRequest: _PRODUCT_RULES,
+    ProductPatchRequest: _PRODUCT_RULES,
+    RegisterRequest: {"email": normalise_email},
+    ProfileUpdateRequest: {"email": normalise_email},
+    OrderRequest: {"items": _distinct_products},
+}
+"""The domain's rules on single fields, run with the type checks so that one 422 names
+every offending field. The use cases check them again: they do not trust the edge."""
+
+
 # --- from the domain ------------------------------------------------------------------------
 
 
@@ -409,6 +459,11 @@ def order_page(page: Page[Order]) -> OrderPage:
 def given(value: T | UnsetType) -> T | Unset:
     """msgspec's "field absent" as the use cases spell it."""
     return UNSET_FIELD if isinstance(value, UnsetType) else value
+
+
+def given_money(value: str | UnsetType) -> Decimal | Unset:
+    """An optional money field as the use cases take it."""
+    return UNSET_FIELD if isinstance(value, UnsetType) else money_amount(value)
 
 
 def closed_struct_names() -> list[str]:

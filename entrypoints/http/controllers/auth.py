@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
@@ -19,7 +18,8 @@ from application.auth import LogInCommand, LogOutCommand, RefreshCommand, Regist
 from domain.users import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH
 from entrypoints.bootstrap import Container
 from entrypoints.http.content_types import UnsupportedMediaType, is_json, strict_json_body
-from entrypoints.http.problems import RequestInvalid, problem_responses, struct_field_errors
+from entrypoints.http.inputs import convert_fields, decode_body
+from entrypoints.http.problems import problem_responses
 from entrypoints.http.schemas import (
     LoginForm,
     LoginRequest,
@@ -107,20 +107,10 @@ async def _credentials(request: Request[Any, Any, Any]) -> tuple[str, str]:
             fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         except (UnicodeDecodeError, ValueError):
             raise ClientException("Malformed form body") from None
-        try:
-            form = msgspec.convert(fields, LoginForm)
-        except msgspec.ValidationError:
-            raise RequestInvalid(struct_field_errors(LoginForm, fields, prefix="body")) from None
+        form = convert_fields(fields, LoginForm)
         return form.username, form.password
     if is_json(media_type):
-        try:
-            raw = msgspec.json.decode(body)
-        except msgspec.DecodeError:
-            raise ClientException("Malformed JSON body") from None
-        try:
-            login = msgspec.convert(raw, LoginRequest)
-        except msgspec.ValidationError:
-            raise RequestInvalid(struct_field_errors(LoginRequest, raw, prefix="body")) from None
+        login = decode_body(body, LoginRequest)
         return login.email, login.password
     raise UnsupportedMediaType(f"Send {FORM_MEDIA_TYPE} or application/json")
 

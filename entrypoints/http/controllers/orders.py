@@ -19,7 +19,6 @@ from domain.orders import OrderRequestLine
 from domain.users import User
 from entrypoints.bootstrap import Container
 from entrypoints.http.content_types import strict_json_body
-from entrypoints.http.identifiers import existing_id
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.schemas import (
     MAX_SKIP,
@@ -130,7 +129,7 @@ class OrderController(Controller):
 
 def _access(user: User, order_id: int) -> OrderAccess:
     return OrderAccess(
-        order_id=existing_id(order_id, "Order"),
+        order_id=order_id,
         user_id=user.id,
         is_superuser=user.is_superuser,
     )

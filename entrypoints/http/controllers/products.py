@@ -17,7 +17,6 @@ from application.pagination import MAX_PAGE_SIZE
 from domain.products import CATEGORY_MAX_LENGTH, ProductDetails
 from entrypoints.bootstrap import Container
 from entrypoints.http.content_types import strict_json_body
-from entrypoints.http.identifiers import existing_id
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.schemas import (
     MAX_SKIP,
@@ -26,6 +25,8 @@ from entrypoints.http.schemas import (
     ProductRequest,
     ProductResponse,
     given,
+    given_money,
+    money_amount,
     product_page,
     product_response,
 )
@@ -38,7 +39,7 @@ def _details(data: ProductRequest) -> ProductDetails:
     return ProductDetails.checked(
         name=data.name,
         description=data.description,
-        price=data.price,
+        price=money_amount(data.price),
         stock=data.stock,
         category=data.category,
         image_url=data.image_url,
@@ -95,7 +96,7 @@ class ProductController(Controller):
     async def get_product(
         self, product_id: FromPath[int], container: NamedDependency[Container]
     ) -> ProductResponse:
-        product = await container.get_product.execute(existing_id(product_id, "Product"))
+        product = await container.get_product.execute(product_id)
         return product_response(product)
 
     @get(
@@ -138,7 +139,6 @@ class ProductController(Controller):
         data: JSONBody[ProductRequest],
         container: NamedDependency[Container],
     ) -> ProductResponse:
-        product_id = existing_id(product_id, "Product")
         product = await container.replace_product.execute(
             ReplaceProductCommand(product_id=product_id, details=_details(data))
         )
@@ -159,10 +159,10 @@ class ProductController(Controller):
     ) -> ProductResponse:
         product = await container.update_product.execute(
             UpdateProductCommand(
-                product_id=existing_id(product_id, "Product"),
+                product_id=product_id,
                 name=given(data.name),
                 description=given(data.description),
-                price=given(data.price),
+                price=given_money(data.price),
                 stock=given(data.stock),
                 category=given(data.category),
                 image_url=given(data.image_url),
@@ -180,4 +180,4 @@ class ProductController(Controller):
     async def delete_product(
         self, product_id: FromPath[int], container: NamedDependency[Container]
     ) -> None:
-        await container.delete_product.execute(existing_id(product_id, "Product"))
+        await container.delete_product.execute(product_id)

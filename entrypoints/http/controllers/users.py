@@ -12,7 +12,6 @@ from application.pagination import MAX_PAGE_SIZE
 from application.users import AdminUpdateUserCommand, ListUsersCommand, UpdateProfileCommand
 from entrypoints.bootstrap import Container
 from entrypoints.http.content_types import strict_json_body
-from entrypoints.http.identifiers import existing_id
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.schemas import (
     AdminUserUpdateRequest,
@@ -131,7 +130,7 @@ class UserAdminController(Controller):
     async def get_user(
         self, user_id: FromPath[int], container: NamedDependency[Container]
     ) -> UserResponse:
-        user = await container.get_user.execute(existing_id(user_id, "User"))
+        user = await container.get_user.execute(user_id)
         return user_response(user)
 
     @patch(
@@ -149,7 +148,7 @@ class UserAdminController(Controller):
     ) -> UserResponse:
         user = await container.admin_update_user.execute(
             AdminUpdateUserCommand(
-                user_id=existing_id(user_id, "User"),
+                user_id=user_id,
                 full_name=given(data.full_name),
                 is_active=given(data.is_active),
                 is_superuser=given(data.is_superuser),
@@ -166,4 +165,4 @@ class UserAdminController(Controller):
     async def deactivate_user(
         self, user_id: FromPath[int], container: NamedDependency[Container]
     ) -> None:
-        await container.deactivate_user.execute(existing_id(user_id, "User"))
+        await container.deactivate_user.execute(user_id)
