@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from adapters.clock import SystemClock
+from application.changes import UNSET
 from application.pagination import KeysetPosition, PageRequest, Slice
 from application.ports import (
     Clock,
@@ -33,14 +34,16 @@ from application.ports import (
     OrderRepository,
     OutboxMessage,
     OutboxRepository,
+    ProductChanges,
     ProductQuery,
     ProductRepository,
     ProductSort,
     RefreshTokenRepository,
     ReservedStock,
+    UserChanges,
     UserRepository,
 )
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Conflict, InvalidInput, PreconditionFailed
 from domain.events import DomainEvent
 from domain.orders import Order, OrderStatus, UserStats
 from domain.products import Product
@@ -136,6 +139,23 @@ def _by_id(record: OutboxRecord) -> int:
     return record.id
 
 
+def _check_version(kind: str, entity: User | Product, expected_version: int | None) -> None:
+    if expected_version is not None and entity.version != expected_version:
+        raise PreconditionFailed(f"{kind} {entity.id} has changed since version {expected_version}")
+
+
+def _apply(entity: T, changes: object, fields: Sequence[str]) -> None:
+    """Set the given (not UNSET) fields of ``changes`` on ``entity``."""
+    for name in fields:
+        value = getattr(changes, name)
+        if value is not UNSET:
+            setattr(entity, name, value)
+
+
+_USER_CHANGE_FIELDS = ("email", "hashed_password", "full_name", "is_active", "is_superuser")
+_PRODUCT_CHANGE_FIELDS = ("name", "description", "price", "stock", "category", "image_url")
+
+
 def _page(rows: Sequence[T], page: PageRequest, after: Callable[[T], bool] | None) -> Slice[T]:
     """Cut one page out of rows already filtered and sorted."""
     total = len(rows)
@@ -178,13 +198,36 @@ class InMemoryUserRepository:
                 return copy.copy(user)
         return None
 
-    async def update(self, user: User) -> None:
-        if user.id not in self._store.users:
-            return
-        self._check_email_free(user.email, user.id)
-        stored = copy.copy(user)
-        stored.created_at = self._store.users[user.id].created_at
-        self._journal.put(self._store.users, user.id, stored)
+    async def get_for_update(self, user_id: int) -> User | None:
+        # Units of work on the store are serialised: every read is as good as locked.
+        return await self.get(user_id)
+
+    async def lock_active_superusers(self) -> list[int]:
+        return sorted(
+            user.id for user in self._store.users.values() if user.is_active and user.is_superuser
+        )
+
+    async def change(
+        self,
+        user_id: int,
+        changes: UserChanges,
+        at: datetime,
+        expected_version: int | None = None,
+    ) -> User | None:
+        current = self._store.users.get(user_id)
+        if current is None:
+            return None
+        _check_version("User", current, expected_version)
+        if changes.email is not UNSET:
+            self._check_email_free(changes.email, user_id)
+        stored = copy.copy(current)
+        _apply(stored, changes, _USER_CHANGE_FIELDS)
+        if changes.end_sessions:
+            stored.token_version += 1
+        stored.version += 1
+        stored.updated_at = at
+        self._journal.put(self._store.users, user_id, stored)
+        return copy.copy(stored)
 
     async def list_page(self, page: PageRequest) -> Slice[User]:
         rows = sorted(self._store.users.values(), key=lambda user: user.id)
@@ -277,22 +320,35 @@ class InMemoryProductRepository:
             )
         }
 
-    async def update(self, product: Product) -> None:
-        current = self._live(product.id)
+    async def change(
+        self,
+        product_id: int,
+        changes: ProductChanges,
+        at: datetime,
+        expected_version: int | None = None,
+    ) -> Product | None:
+        current = self._live(product_id)
         if current is None:
-            return
-        self._check_slug_free(product.slug, product.id)
-        stored = copy.copy(product)
-        stored.created_at = current.created_at
-        self._journal.put(self._store.products, product.id, stored)
+            return None
+        _check_version("Product", current, expected_version)
+        stored = copy.copy(current)
+        _apply(stored, changes, _PRODUCT_CHANGE_FIELDS)
+        stored.version += 1
+        stored.updated_at = at
+        self._journal.put(self._store.products, product_id, stored)
+        return copy.copy(stored)
 
-    async def archive(self, product_id: int, at: datetime) -> bool:
+    async def archive(
+        self, product_id: int, at: datetime, expected_version: int | None = None
+    ) -> bool:
         current = self._live(product_id)
         if current is None:
             return False
+        _check_version("Product", current, expected_version)
         self._journal.put(self._store.archived_products, product_id, at)
         stored = copy.copy(current)
         stored.updated_at = at
+        stored.version += 1
         self._journal.put(self._store.products, product_id, stored)
         return True
 
@@ -348,6 +404,7 @@ class InMemoryProductRepository:
         stored = copy.copy(current)
         stored.stock -= quantity
         stored.updated_at = at
+        stored.version += 1
         self._journal.put(self._store.products, product_id, stored)
         return ReservedStock(product_id=product_id, name=stored.name, price=stored.price)
 
@@ -358,6 +415,7 @@ class InMemoryProductRepository:
         stored = copy.copy(current)
         stored.stock += quantity
         stored.updated_at = at
+        stored.version += 1
         self._journal.put(self._store.products, product_id, stored)
 
 
@@ -389,6 +447,13 @@ class InMemoryRefreshTokenRepository:
     async def revoke_family(self, family_id: str, at: datetime) -> None:
         for token in list(self._store.refresh_tokens.values()):
             if token.family_id == family_id and token.revoked_at is None:
+                revoked = copy.copy(token)
+                revoked.revoked_at = at
+                self._journal.put(self._store.refresh_tokens, token.token_hash, revoked)
+
+    async def revoke_all_for_user(self, user_id: int, at: datetime) -> None:
+        for token in list(self._store.refresh_tokens.values()):
+            if token.user_id == user_id and token.revoked_at is None:
                 revoked = copy.copy(token)
                 revoked.revoked_at = at
                 self._journal.put(self._store.refresh_tokens, token.token_hash, revoked)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from application.ports import (
     Clock,
@@ -14,8 +15,16 @@ from application.ports import (
     TokenService,
     UnitOfWork,
     UnitOfWorkFactory,
+    UserChanges,
 )
-from domain.errors import InvalidCredentials, InvalidInput, PermissionDenied, TooManyAttempts
+from domain.errors import (
+    InvalidCredentials,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    TooManyAttempts,
+)
 from domain.events import UserRegistered
 from domain.ids import NEW_ID
 from domain.sessions import RefreshToken
@@ -40,6 +49,26 @@ def check_full_name(full_name: str | None) -> str | None:
             f"Full name must be at most {FULL_NAME_MAX_LENGTH} characters long", field="full_name"
         )
     return full_name
+
+
+async def save_user_changes(
+    uow: UnitOfWork,
+    user_id: int,
+    changes: UserChanges,
+    at: datetime,
+    expected_version: int | None = None,
+) -> User:
+    """Write ``changes`` in ``uow``'s transaction; the caller commits.
+
+    When they end the account's sessions, every refresh-token family goes in the same
+    transaction as the token-version bump: the change and its consequences are one.
+    """
+    user = await uow.users.change(user_id, changes, at, expected_version)
+    if user is None:
+        raise NotFound(f"User {user_id} not found")
+    if changes.end_sessions:
+        await uow.refresh_tokens.revoke_all_for_user(user_id, at)
+    return user
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +141,7 @@ class SessionIssuer:
                 user_id=user.id,
                 issued_at=now,
                 expires_at=now + self._refresh_ttl,
+                token_version=user.token_version,
             )
         )
         access = self._tokens.issue_access_token(user)
@@ -140,11 +170,13 @@ class LogIn:
         hasher: PasswordHasher,
         sessions: SessionIssuer,
         throttle: LoginThrottle,
+        clock: Clock,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._sessions = sessions
         self._throttle = throttle
+        self._clock = clock
 
     async def execute(self, command: LogInCommand) -> TokenPair:
         email = command.email.strip().lower()
@@ -173,13 +205,22 @@ class LogIn:
         await self._throttle.reset(email_key)
         async with self._uow() as uow:
             if check.new_hash is not None:
-                # Parameters were raised since this hash was made: upgrade it now that
-                # we hold the plain password.
-                user.hashed_password = check.new_hash
-                await uow.users.update(user)
+                await self._upgrade_hash(uow, user, check.new_hash)
             pair = await self._sessions.issue(uow, user)
             await uow.commit()
         return pair
+
+    async def _upgrade_hash(self, uow: UnitOfWork, user: User, new_hash: str) -> None:
+        """Parameters were raised since this hash was made: upgrade it now that we hold
+        the plain password, unless the account changed meanwhile (a new password must
+        not be overwritten by a rehash of the old one)."""
+        with contextlib.suppress(PreconditionFailed):
+            await uow.users.change(
+                user.id,
+                UserChanges(hashed_password=new_hash),
+                self._clock.now(),
+                expected_version=user.version,
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +260,10 @@ class RefreshSession:
                 await uow.commit()
                 raise InvalidCredentials("Refresh token already used; the session is revoked")
             user = await uow.users.get(stored.user_id)
-            if user is None or not user.is_active:
+            # A token issued before a bump of the token version (new password,
+            # deactivation, change of rank, logout everywhere) never works again, even
+            # if it escaped the revocation by being issued while that change committed.
+            if user is None or not user.is_active or user.token_version != stored.token_version:
                 raise invalid
             pair = await self._sessions.issue(uow, user, stored.family_id)
             await uow.commit()

@@ -6,17 +6,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
-from application.changes import UNSET, Unset, changed
+from application.changes import UNSET, Unset
 from application.pagination import (
     KeysetPosition,
     Page,
     page_from_slice,
     page_request,
 )
-from application.ports import Clock, ProductQuery, ProductSort, UnitOfWork, UnitOfWorkFactory
+from application.ports import (
+    Clock,
+    ProductChanges,
+    ProductQuery,
+    ProductSort,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.products import Product, ProductDetails, numbered_slug, slugify
+from domain.products import (
+    Product,
+    ProductDetails,
+    check_category,
+    check_description,
+    check_image_url,
+    check_name,
+    check_price,
+    check_stock,
+    numbered_slug,
+    slugify,
+)
+
+T = TypeVar("T")
 
 SEARCH_MAX_LENGTH = 200
 # Two requests may pick the same free slug; the database's unique index refuses the
@@ -55,19 +76,29 @@ class CreateProduct:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def apply_details(product: Product, details: ProductDetails) -> None:
-    product.name = details.name
-    product.description = details.description
-    product.price = details.price
-    product.stock = details.stock
-    product.category = details.category
-    product.image_url = details.image_url
+async def save_product_changes(
+    uow_factory: UnitOfWorkFactory,
+    product_id: int,
+    changes: ProductChanges,
+    at: datetime,
+    expected_version: int | None,
+) -> Product:
+    """One per-field UPDATE: stock is written only when the client gave one, so orders
+    running at the same time are never undone by a write-back of what was read."""
+    async with uow_factory() as uow:
+        product = await uow.products.change(product_id, changes, at, expected_version)
+        if product is None:
+            raise NotFound(f"Product {product_id} not found")
+        await uow.commit()
+    return product
 
 
 @dataclass(frozen=True, slots=True)
 class ReplaceProductCommand:
     product_id: int
     details: ProductDetails
+    expected_version: int | None = None
+    """The version the client saw (If-Match); None: apply whatever changed since."""
 
 
 class ReplaceProduct:
@@ -78,13 +109,18 @@ class ReplaceProduct:
         self._clock = clock
 
     async def execute(self, command: ReplaceProductCommand) -> Product:
-        async with self._uow() as uow:
-            product = await load_product(uow, command.product_id)
-            apply_details(product, command.details)
-            product.updated_at = self._clock.now()
-            await uow.products.update(product)
-            await uow.commit()
-        return product
+        details = command.details
+        changes = ProductChanges(
+            name=details.name,
+            description=details.description,
+            price=details.price,
+            stock=details.stock,
+            category=details.category,
+            image_url=details.image_url,
+        )
+        return await save_product_changes(
+            self._uow, command.product_id, changes, self._clock.now(), command.expected_version
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,31 +132,34 @@ class UpdateProductCommand:
     stock: int | Unset = UNSET
     category: str | Unset = UNSET
     image_url: str | Unset | None = UNSET
+    expected_version: int | None = None
+    """The version the client saw (If-Match); None: apply whatever changed since."""
 
 
 class UpdateProduct:
-    """Change only the fields given; the result is validated as a whole."""
+    """Change only the fields given, each checked by the catalogue's rules."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
     async def execute(self, command: UpdateProductCommand) -> Product:
-        async with self._uow() as uow:
-            product = await load_product(uow, command.product_id)
-            details = ProductDetails.checked(
-                name=changed(command.name, product.name),
-                description=changed(command.description, product.description),
-                price=changed(command.price, product.price),
-                stock=changed(command.stock, product.stock),
-                category=changed(command.category, product.category),
-                image_url=changed(command.image_url, product.image_url),
-            )
-            apply_details(product, details)
-            product.updated_at = self._clock.now()
-            await uow.products.update(product)
-            await uow.commit()
-        return product
+        changes = ProductChanges(
+            name=_checked(check_name, command.name),
+            description=_checked(check_description, command.description),
+            price=_checked(check_price, command.price),
+            stock=_checked(check_stock, command.stock),
+            category=_checked(check_category, command.category),
+            image_url=_checked(check_image_url, command.image_url),
+        )
+        return await save_product_changes(
+            self._uow, command.product_id, changes, self._clock.now(), command.expected_version
+        )
+
+
+def _checked(check: Callable[[Any], T], value: object) -> T | Unset:
+    """``value`` through ``check``, unless it was not given."""
+    return UNSET if value is UNSET else check(value)
 
 
 class DeleteProduct:
@@ -130,9 +169,9 @@ class DeleteProduct:
         self._uow = uow
         self._clock = clock
 
-    async def execute(self, product_id: int) -> None:
+    async def execute(self, product_id: int, expected_version: int | None = None) -> None:
         async with self._uow() as uow:
-            if not await uow.products.archive(product_id, self._clock.now()):
+            if not await uow.products.archive(product_id, self._clock.now(), expected_version):
                 raise NotFound(f"Product {product_id} not found")
             await uow.commit()
 

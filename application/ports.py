@@ -14,6 +14,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
+from application.changes import UNSET, Unset
 from application.pagination import KeysetPosition, PageRequest, Slice
 from domain.events import DomainEvent
 from domain.orders import Order, UserStats
@@ -78,6 +79,22 @@ class IdempotencyRecord:
 # --- repositories -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class UserChanges:
+    """The fields one write sets; every other column keeps whatever it holds then.
+
+    ``end_sessions`` bumps the token version in the same statement, so access tokens
+    issued before it stop working.
+    """
+
+    email: str | Unset = UNSET
+    hashed_password: str | Unset = UNSET
+    full_name: str | Unset | None = UNSET
+    is_active: bool | Unset = UNSET
+    is_superuser: bool | Unset = UNSET
+    end_sessions: bool = False
+
+
 class UserRepository(Protocol):
     async def add(self, user: User) -> User:
         """Store a new user and return it with its id; a taken e-mail raises ``Conflict``."""
@@ -89,8 +106,29 @@ class UserRepository(Protocol):
         """Look up by normalised e-mail (comparison is case-insensitive)."""
         ...
 
-    async def update(self, user: User) -> None:
-        """Save every field of ``user``; a taken e-mail raises ``Conflict``."""
+    async def get_for_update(self, user_id: int) -> User | None:
+        """Read and lock the user's row until the transaction ends."""
+        ...
+
+    async def lock_active_superusers(self) -> list[int]:
+        """Ids of the active superusers, their rows locked (in id order) until the
+        transaction ends: of two transactions removing superusers, the second sees
+        what the first left."""
+        ...
+
+    async def change(
+        self,
+        user_id: int,
+        changes: UserChanges,
+        at: datetime,
+        expected_version: int | None = None,
+    ) -> User | None:
+        """Set only the given fields (and ``updated_at``) in one conditional statement,
+        bump the version, and return the user as stored; None if there is no such user.
+
+        With ``expected_version``, a user whose version differs raises
+        ``PreconditionFailed`` and nothing is written. A taken e-mail raises ``Conflict``.
+        """
         ...
 
     async def list_page(self, page: PageRequest) -> Slice[User]:
@@ -105,6 +143,18 @@ class ReservedStock:
     product_id: int
     name: str
     price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ProductChanges:
+    """The client-settable fields one product write sets, each already validated."""
+
+    name: str | Unset = UNSET
+    description: str | Unset | None = UNSET
+    price: Decimal | Unset = UNSET
+    stock: int | Unset = UNSET
+    category: str | Unset = UNSET
+    image_url: str | Unset | None = UNSET
 
 
 class ProductRepository(Protocol):
@@ -126,12 +176,28 @@ class ProductRepository(Protocol):
         """Slugs in use (archived products included) equal to ``base`` or ``base-<n>``."""
         ...
 
-    async def update(self, product: Product) -> None:
-        """Save every client-settable field and ``updated_at``; stock included."""
+    async def change(
+        self,
+        product_id: int,
+        changes: ProductChanges,
+        at: datetime,
+        expected_version: int | None = None,
+    ) -> Product | None:
+        """Set only the given fields (and ``updated_at``) of a catalogue product in one
+        statement, bump its version, and return it as stored; None if not in the catalogue.
+
+        Stock is written only when ``changes.stock`` is given. With ``expected_version``,
+        a product whose version differs raises ``PreconditionFailed``, nothing written.
+        """
         ...
 
-    async def archive(self, product_id: int, at: datetime) -> bool:
-        """Take a product out of the catalogue for good; False if it was not there."""
+    async def archive(
+        self, product_id: int, at: datetime, expected_version: int | None = None
+    ) -> bool:
+        """Take a product out of the catalogue for good; False if it was not there.
+
+        With ``expected_version``, a version that differs raises ``PreconditionFailed``.
+        """
         ...
 
     async def list_page(self, query: ProductQuery) -> Slice[Product]: ...
@@ -158,6 +224,10 @@ class RefreshTokenRepository(Protocol):
         ...
 
     async def revoke_family(self, family_id: str, at: datetime) -> None: ...
+
+    async def revoke_all_for_user(self, user_id: int, at: datetime) -> None:
+        """End every refresh-token family of the user (a logout everywhere)."""
+        ...
 
     async def purge(self, expired_before: datetime) -> int:
         """Delete tokens that expired before the given time; return how many.
@@ -397,6 +467,7 @@ __all__ = [
     "OutboxRepository",
     "PasswordCheck",
     "PasswordHasher",
+    "ProductChanges",
     "ProductQuery",
     "ProductRepository",
     "ProductSort",
@@ -404,5 +475,6 @@ __all__ = [
     "TokenService",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "UserChanges",
     "UserRepository",
 ]

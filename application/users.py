@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.auth import check_full_name
+from application.auth import check_full_name, save_user_changes
 from application.changes import UNSET, Unset, changed
 from application.pagination import (
     MAX_PAGE_SIZE,
@@ -13,8 +13,8 @@ from application.pagination import (
     page_from_slice,
     page_request,
 )
-from application.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
-from domain.errors import InvalidInput, NotFound, PermissionDenied
+from application.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory, UserChanges
+from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.ids import NEW_ID
 from domain.orders import UserStats
 from domain.users import User, check_password_rules, normalise_email
@@ -36,12 +36,15 @@ class UpdateProfileCommand:
     email: str | Unset = UNSET
     password: str | Unset = UNSET
     current_password: str | None = None
+    expected_version: int | None = None
+    """The version the client saw (If-Match); None: apply whatever changed since."""
 
 
 class UpdateProfile:
     """Change one's own name, e-mail or password; the last two need the current password.
 
-    A new password also ends every outstanding access token of the account.
+    A new password also ends every session of the account (refresh and access tokens).
+    Only the fields given are written: whatever an admin changes meanwhile stands.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
@@ -59,25 +62,23 @@ class UpdateProfile:
             check_password_rules(command.password)
         sensitive = email is not None or command.password is not UNSET
 
-        async with self._uow() as uow:
-            user = await load_user(uow, command.user_id)
         if sensitive:
+            async with self._uow() as uow:
+                user = await load_user(uow, command.user_id)
             await self._check_current_password(user, command.current_password)
         if command.password is not UNSET:
             new_hash = await self._hasher.hash(command.password)
 
-        now = self._clock.now()
+        changes = UserChanges(
+            full_name=full_name,
+            email=UNSET if email is None else email,
+            hashed_password=UNSET if new_hash is None else new_hash,
+            end_sessions=new_hash is not None,
+        )
         async with self._uow() as uow:
-            user = await load_user(uow, command.user_id)
-            if full_name is not UNSET:
-                user.full_name = full_name
-            if email is not None:
-                user.email = email
-            if new_hash is not None:
-                user.hashed_password = new_hash
-                user.revoke_access_tokens(now)
-            user.updated_at = now
-            await uow.users.update(user)
+            user = await save_user_changes(
+                uow, command.user_id, changes, self._clock.now(), command.expected_version
+            )
             await uow.commit()
         return user
 
@@ -151,19 +152,26 @@ class GetUser:
             return await load_user(uow, user_id)
 
 
+LAST_SUPERUSER = "The last active superuser cannot be demoted or deactivated"
+
+
 @dataclass(frozen=True, slots=True)
 class AdminUpdateUserCommand:
     user_id: int
     full_name: str | Unset | None = UNSET
     is_active: bool | Unset = UNSET
     is_superuser: bool | Unset = UNSET
+    expected_version: int | None = None
+    """The version the client saw (If-Match); None: apply whatever changed since."""
 
 
 class AdminUpdateUser:
     """A superuser changes another account's name, activity or rank.
 
-    Deactivating, reactivating, promoting or demoting ends the account's
-    outstanding access tokens, so the change holds at once.
+    Deactivating, reactivating, promoting or demoting ends every session of the
+    account (refresh and access tokens), so the change holds at once. Removing the
+    last active superuser is refused: the active superusers' rows are locked first, so
+    two superusers demoting each other at once cannot both succeed.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
@@ -173,34 +181,42 @@ class AdminUpdateUser:
     async def execute(self, command: AdminUpdateUserCommand) -> User:
         if command.full_name is not UNSET:
             check_full_name(command.full_name)
-        now = self._clock.now()
+        removes_rank = command.is_active is False or command.is_superuser is False
         async with self._uow() as uow:
-            user = await load_user(uow, command.user_id)
-            user.full_name = changed(command.full_name, user.full_name)
+            # Superusers first, then the account: every writer takes locks in this order.
+            superusers = await uow.users.lock_active_superusers() if removes_rank else []
+            user = await uow.users.get_for_update(command.user_id)
+            if user is None:
+                raise NotFound(f"User {command.user_id} not found")
             is_active = changed(command.is_active, user.is_active)
             is_superuser = changed(command.is_superuser, user.is_superuser)
-            if (is_active, is_superuser) != (user.is_active, user.is_superuser):
-                user.is_active, user.is_superuser = is_active, is_superuser
-                user.revoke_access_tokens(now)
-            user.updated_at = now
-            await uow.users.update(user)
+            if superusers == [user.id] and not (is_active and is_superuser):
+                raise Conflict(LAST_SUPERUSER)
+            changes = UserChanges(
+                full_name=command.full_name,
+                is_active=command.is_active,
+                is_superuser=command.is_superuser,
+                end_sessions=(is_active, is_superuser) != (user.is_active, user.is_superuser),
+            )
+            user = await save_user_changes(
+                uow, user.id, changes, self._clock.now(), command.expected_version
+            )
             await uow.commit()
         return user
 
 
 class DeactivateUser:
-    """Close an account: it can no longer log in, its tokens stop working, its orders stay."""
+    """Close an account: it can no longer log in, its sessions end, its orders stay."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow = uow
-        self._clock = clock
+        self._update = AdminUpdateUser(uow, clock)
 
-    async def execute(self, user_id: int) -> None:
-        async with self._uow() as uow:
-            user = await load_user(uow, user_id)
-            user.deactivate(self._clock.now())
-            await uow.users.update(user)
-            await uow.commit()
+    async def execute(self, user_id: int, expected_version: int | None = None) -> None:
+        await self._update.execute(
+            AdminUpdateUserCommand(
+                user_id=user_id, is_active=False, expected_version=expected_version
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,10 +254,9 @@ class CreateSuperuser:
                     )
                 )
             else:
-                user.hashed_password = hashed
-                user.is_active = True
-                user.is_superuser = True
-                user.revoke_access_tokens(now)
-                await uow.users.update(user)
+                changes = UserChanges(
+                    hashed_password=hashed, is_active=True, is_superuser=True, end_sessions=True
+                )
+                user = await save_user_changes(uow, user.id, changes, now)
             await uow.commit()
         return user

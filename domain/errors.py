@@ -32,6 +32,10 @@ class InsufficientStock(Conflict):
         self.requested = requested
 
 
+class PreconditionFailed(DomainError):
+    """The resource changed since the version the client based its write on."""
+
+
 class InvalidCredentials(DomainError):
     """Wrong e-mail or password, or a token that is not (or no longer) valid."""
 

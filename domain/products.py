@@ -112,6 +112,8 @@ class Product:
     image_url: str | None
     created_at: datetime
     updated_at: datetime
+    # Bumped by every write, stock changes by orders included: what an ETag is made of.
+    version: int = 1
 
     @classmethod
     def new(cls, details: ProductDetails, *, slug: str, at: datetime) -> Product:

@@ -17,6 +17,9 @@ class RefreshToken:
     expires_at: datetime
     used_at: datetime | None = None
     revoked_at: datetime | None = None
+    # The user's token version when issued: a later bump (new password, deactivation,
+    # change of rank, logout everywhere) makes the token useless, whatever else happens.
+    token_version: int = 0
 
     def is_usable(self, now: datetime) -> bool:
         return self.used_at is None and self.revoked_at is None and now < self.expires_at

@@ -176,7 +176,7 @@ def _wire(
         readiness=readiness,
         closers=closers,
         register_user=RegisterUser(uow, hasher, clock),
-        log_in=LogIn(uow, hasher, sessions, throttle),
+        log_in=LogIn(uow, hasher, sessions, throttle, clock),
         refresh_session=RefreshSession(uow, sessions, clock),
         log_out=LogOut(uow, clock),
         authenticate=Authenticate(uow, tokens),

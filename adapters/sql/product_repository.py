@@ -11,18 +11,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
-import sqlalchemy.exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from adapters.sql.database import Transaction
-from adapters.sql.failures import is_unique_violation
 from adapters.sql.rows import PRODUCT_COLUMNS, product_from_row, product_values
 from adapters.sql.tables import UtcDateTime, products
+from application.changes import UNSET
 from application.pagination import KeysetPosition, Slice
-from application.ports import ProductQuery, ProductSort, ReservedStock
-from domain.errors import Conflict, InvalidInput
+from application.ports import ProductChanges, ProductQuery, ProductSort, ReservedStock
+from domain.errors import Conflict, InvalidInput, PreconditionFailed
 from domain.products import Product
 
 EXACT_TOTAL_LIMIT = 10_000
@@ -56,29 +55,40 @@ _SELECT_SLUGS_LIKE = sa.select(products.c.slug).where(
         products.c.slug.like(sa.bindparam("prefix"), escape="\\"),
     )
 )
-_UPDATE_PRODUCT = (
-    sa.update(products)
-    .where(products.c.id == sa.bindparam("product_id"), _IN_CATALOGUE)
-    .values(
-        {
-            column: sa.bindparam(column)
-            for column in (
-                "name",
-                "slug",
-                "description",
-                "price",
-                "stock",
-                "category",
-                "image_url",
-                "updated_at",
-            )
-        }
-    )
+_SELECT_PRODUCT_VERSION = sa.select(products.c.version).where(
+    products.c.id == sa.bindparam("id"), _IN_CATALOGUE
 )
+_PRODUCT_CHANGE_FIELDS = ("name", "description", "price", "stock", "category", "image_url")
+_NEXT_VERSION = products.c.version + 1
+
+
+@functools.cache
+def _change_product(fields: tuple[str, ...], conditional: bool) -> sa.Update:
+    """``UPDATE products SET <fields>, version = version + 1 ... RETURNING`` the row.
+
+    Only the named columns are written: a price edit never writes back a stock read
+    earlier, which concurrent orders may have changed since.
+    """
+    values: dict[str, Any] = {
+        name: sa.bindparam(name, type_=products.c[name].type) for name in fields
+    }
+    values["updated_at"] = _AT
+    values["version"] = _NEXT_VERSION
+    statement = sa.update(products).where(
+        products.c.id == sa.bindparam("product_id"), _IN_CATALOGUE
+    )
+    if conditional:
+        statement = statement.where(products.c.version == sa.bindparam("expected_version"))
+    return statement.values(values).returning(*PRODUCT_COLUMNS)
+
+
 _ARCHIVE_PRODUCT = (
     sa.update(products)
     .where(products.c.id == sa.bindparam("product_id"), _IN_CATALOGUE)
-    .values(archived_at=_AT, updated_at=_AT)
+    .values(archived_at=_AT, updated_at=_AT, version=_NEXT_VERSION)
+)
+_ARCHIVE_PRODUCT_VERSION = _ARCHIVE_PRODUCT.where(
+    products.c.version == sa.bindparam("expected_version")
 )
 _QUANTITY = sa.bindparam("quantity", type_=sa.Integer)
 _RESERVE_STOCK = (
@@ -88,14 +98,14 @@ _RESERVE_STOCK = (
         products.c.stock >= _QUANTITY,
         _IN_CATALOGUE,
     )
-    .values(stock=products.c.stock - _QUANTITY, updated_at=_AT)
+    .values(stock=products.c.stock - _QUANTITY, updated_at=_AT, version=_NEXT_VERSION)
     # What the order line copies comes back with the update: no separate read.
     .returning(products.c.name, products.c.price)
 )
 _RELEASE_STOCK = (
     sa.update(products)
     .where(products.c.id == sa.bindparam("product_id"))
-    .values(stock=products.c.stock + _QUANTITY, updated_at=_AT)
+    .values(stock=products.c.stock + _QUANTITY, updated_at=_AT, version=_NEXT_VERSION)
 )
 
 _SLUG_NUMBER = re.compile(r"-[0-9]+")
@@ -280,20 +290,49 @@ class SqlProductRepository:
             or (slug.startswith(base) and _SLUG_NUMBER.fullmatch(slug, len(base)) is not None)
         }
 
-    async def update(self, product: Product) -> None:
-        values = product_values(product)
-        del values["created_at"]
-        values["product_id"] = product.id
-        try:
-            await self._tx.execute(_UPDATE_PRODUCT, values)
-        except sa_exc.IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Conflict(f"Slug {product.slug!r} is already taken") from None
-            raise
+    async def change(
+        self,
+        product_id: int,
+        changes: ProductChanges,
+        at: datetime,
+        expected_version: int | None = None,
+    ) -> Product | None:
+        params: dict[str, Any] = {"product_id": product_id, "at": at}
+        for name in _PRODUCT_CHANGE_FIELDS:
+            value = getattr(changes, name)
+            if value is not UNSET:
+                params[name] = value
+        fields = tuple(name for name in _PRODUCT_CHANGE_FIELDS if name in params)
+        conditional = expected_version is not None
+        if conditional:
+            params["expected_version"] = expected_version
+        row = (await self._tx.execute(_change_product(fields, conditional), params)).first()
+        if row is not None:
+            return product_from_row(row)
+        await self._check_version(product_id, expected_version)
+        return None
 
-    async def archive(self, product_id: int, at: datetime) -> bool:
-        result = await self._tx.execute(_ARCHIVE_PRODUCT, {"product_id": product_id, "at": at})
-        return result.rowcount == 1
+    async def archive(
+        self, product_id: int, at: datetime, expected_version: int | None = None
+    ) -> bool:
+        params: dict[str, Any] = {"product_id": product_id, "at": at}
+        statement = _ARCHIVE_PRODUCT
+        if expected_version is not None:
+            statement = _ARCHIVE_PRODUCT_VERSION
+            params["expected_version"] = expected_version
+        if (await self._tx.execute(statement, params)).rowcount == 1:
+            return True
+        await self._check_version(product_id, expected_version)
+        return False
+
+    async def _check_version(self, product_id: int, expected_version: int | None) -> None:
+        """After a conditional write matched nothing: tell a stale version from no product."""
+        if expected_version is None:
+            return
+        if (await self._tx.execute(_SELECT_PRODUCT_VERSION, {"id": product_id})).first():
+            raise PreconditionFailed(
+                f"Product {product_id} has changed since version {expected_version}"
+            )
 
     async def list_page(self, query: ProductQuery) -> Slice[Product]:
         page = query.page

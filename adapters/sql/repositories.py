@@ -7,6 +7,7 @@ paths pay neither for building nor for compiling SQL.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +27,10 @@ from adapters.sql.rows import (
     user_values,
 )
 from adapters.sql.tables import UtcDateTime, idempotency_keys, refresh_tokens, users
+from application.changes import UNSET
 from application.pagination import PageRequest, Slice
-from application.ports import IdempotencyRecord
-from domain.errors import Conflict
+from application.ports import IdempotencyRecord, UserChanges
+from domain.errors import Conflict, PreconditionFailed
 from domain.sessions import RefreshToken
 from domain.users import User
 
@@ -47,24 +49,36 @@ _SELECT_USER = sa.select(*USER_COLUMNS).where(users.c.id == sa.bindparam("id"))
 _SELECT_USER_BY_EMAIL = sa.select(*USER_COLUMNS).where(
     sa.func.lower(users.c.email) == sa.func.lower(sa.bindparam("email", type_=sa.String))
 )
-_UPDATE_USER = (
-    sa.update(users)
-    .where(users.c.id == sa.bindparam("user_id"))
-    .values(
-        {
-            column: sa.bindparam(column)
-            for column in (
-                "email",
-                "hashed_password",
-                "full_name",
-                "is_active",
-                "is_superuser",
-                "token_version",
-                "updated_at",
-            )
-        }
-    )
+_SELECT_USER_FOR_UPDATE = _SELECT_USER.with_for_update()
+_SELECT_USER_VERSION = sa.select(users.c.version).where(users.c.id == sa.bindparam("id"))
+# Locked in id order: two transactions taking the same locks cannot deadlock on them.
+_LOCK_ACTIVE_SUPERUSERS = (
+    sa.select(users.c.id)
+    .where(users.c.is_active.is_(True), users.c.is_superuser.is_(True))
+    .order_by(users.c.id)
+    .with_for_update()
 )
+_USER_CHANGE_FIELDS = ("email", "hashed_password", "full_name", "is_active", "is_superuser")
+
+
+@functools.cache
+def _change_user(fields: tuple[str, ...], end_sessions: bool, conditional: bool) -> sa.Update:
+    """``UPDATE users SET <fields>, version = version + 1 ... RETURNING`` the row.
+
+    Only the named columns are written, so a concurrent write to any other column
+    (a demotion while the user renames themself) is never undone.
+    """
+    values: dict[str, Any] = {name: sa.bindparam(name, type_=users.c[name].type) for name in fields}
+    values["updated_at"] = sa.bindparam("at", type_=UtcDateTime)
+    values["version"] = users.c.version + 1
+    if end_sessions:
+        values["token_version"] = users.c.token_version + 1
+    statement = sa.update(users).where(users.c.id == sa.bindparam("user_id"))
+    if conditional:
+        statement = statement.where(users.c.version == sa.bindparam("expected_version"))
+    return statement.values(values).returning(*USER_COLUMNS)
+
+
 _USER_TOTAL = sa.select(sa.func.count()).select_from(users).scalar_subquery().label("total_count")
 _USER_PAGE = (
     sa.select(*USER_COLUMNS, _USER_TOTAL)
@@ -99,16 +113,41 @@ class SqlUserRepository:
         row = (await self._tx.execute(_SELECT_USER_BY_EMAIL, {"email": email})).first()
         return user_from_row(row) if row is not None else None
 
-    async def update(self, user: User) -> None:
-        values = user_values(user)
-        del values["created_at"]
-        values["user_id"] = user.id
+    async def get_for_update(self, user_id: int) -> User | None:
+        row = (await self._tx.execute(_SELECT_USER_FOR_UPDATE, {"id": user_id})).first()
+        return user_from_row(row) if row is not None else None
+
+    async def lock_active_superusers(self) -> list[int]:
+        return list((await self._tx.execute(_LOCK_ACTIVE_SUPERUSERS)).scalars())
+
+    async def change(
+        self,
+        user_id: int,
+        changes: UserChanges,
+        at: datetime,
+        expected_version: int | None = None,
+    ) -> User | None:
+        params: dict[str, Any] = {"user_id": user_id, "at": at}
+        for name in _USER_CHANGE_FIELDS:
+            value = getattr(changes, name)
+            if value is not UNSET:
+                params[name] = value
+        fields = tuple(name for name in _USER_CHANGE_FIELDS if name in params)
+        conditional = expected_version is not None
+        if conditional:
+            params["expected_version"] = expected_version
+        statement = _change_user(fields, changes.end_sessions, conditional)
         try:
-            await self._tx.execute(_UPDATE_USER, values)
+            row = (await self._tx.execute(statement, params)).first()
         except sa_exc.IntegrityError as exc:
             if is_unique_violation(exc):
                 raise Conflict(EMAIL_TAKEN) from None
             raise
+        if row is not None:
+            return user_from_row(row)
+        if conditional and (await self._tx.execute(_SELECT_USER_VERSION, {"id": user_id})).first():
+            raise PreconditionFailed(f"User {user_id} has changed since version {expected_version}")
+        return None
 
     async def list_page(self, page: PageRequest) -> Slice[User]:
         if page.after is not None:
@@ -153,6 +192,14 @@ _SPEND_REFRESH_TOKEN = (
     )
     .values(used_at=_AT)
 )
+_REVOKE_USER_FAMILIES = (
+    sa.update(refresh_tokens)
+    .where(
+        refresh_tokens.c.user_id == sa.bindparam("owner"),
+        refresh_tokens.c.revoked_at.is_(None),
+    )
+    .values(revoked_at=_AT)
+)
 _REVOKE_FAMILY = (
     sa.update(refresh_tokens)
     .where(
@@ -186,6 +233,7 @@ class SqlRefreshTokenRepository:
                     "expires_at": token.expires_at,
                     "used_at": token.used_at,
                     "revoked_at": token.revoked_at,
+                    "token_version": token.token_version,
                 },
             )
         except sa_exc.IntegrityError as exc:
@@ -204,6 +252,9 @@ class SqlRefreshTokenRepository:
 
     async def revoke_family(self, family_id: str, at: datetime) -> None:
         await self._tx.execute(_REVOKE_FAMILY, {"family": family_id, "at": at})
+
+    async def revoke_all_for_user(self, user_id: int, at: datetime) -> None:
+        await self._tx.execute(_REVOKE_USER_FAMILIES, {"owner": user_id, "at": at})
 
     async def purge(self, expired_before: datetime) -> int:
         result = await self._tx.execute(_PURGE_REFRESH_TOKENS, {"at": expired_before})

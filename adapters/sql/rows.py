@@ -30,6 +30,7 @@ USER_COLUMNS = (
     users.c.created_at,
     users.c.updated_at,
     users.c.token_version,
+    users.c.version,
 )
 
 PRODUCT_COLUMNS = (
@@ -43,6 +44,7 @@ PRODUCT_COLUMNS = (
     products.c.image_url,
     products.c.created_at,
     products.c.updated_at,
+    products.c.version,
 )
 
 REFRESH_TOKEN_COLUMNS = (
@@ -53,6 +55,7 @@ REFRESH_TOKEN_COLUMNS = (
     refresh_tokens.c.expires_at,
     refresh_tokens.c.used_at,
     refresh_tokens.c.revoked_at,
+    refresh_tokens.c.token_version,
 )
 
 ORDER_COLUMNS = (
@@ -88,6 +91,7 @@ def user_from_row(row: Row[Any]) -> User:
         created_at,
         updated_at,
         token_version,
+        version,
     ) = row[:_USER_WIDTH]
     return User(
         id=id_,
@@ -99,6 +103,7 @@ def user_from_row(row: Row[Any]) -> User:
         created_at=created_at,
         updated_at=updated_at,
         token_version=token_version,
+        version=version,
     )
 
 
@@ -113,6 +118,7 @@ def user_values(user: User) -> dict[str, Any]:
         "token_version": user.token_version,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
+        "version": user.version,
     }
 
 
@@ -128,6 +134,7 @@ def product_from_row(row: Row[Any]) -> Product:
         image_url,
         created_at,
         updated_at,
+        version,
     ) = row[:_PRODUCT_WIDTH]
     return Product(
         id=id_,
@@ -140,6 +147,7 @@ def product_from_row(row: Row[Any]) -> Product:
         image_url=image_url,
         created_at=created_at,
         updated_at=updated_at,
+        version=version,
     )
 
 
@@ -154,13 +162,21 @@ def product_values(product: Product) -> dict[str, Any]:
         "image_url": product.image_url,
         "created_at": product.created_at,
         "updated_at": product.updated_at,
+        "version": product.version,
     }
 
 
 def refresh_token_from_row(row: Row[Any]) -> RefreshToken:
-    token_hash, family_id, user_id, issued_at, expires_at, used_at, revoked_at = row[
-        :_REFRESH_TOKEN_WIDTH
-    ]
+    (
+        token_hash,
+        family_id,
+        user_id,
+        issued_at,
+        expires_at,
+        used_at,
+        revoked_at,
+        token_version,
+    ) = row[:_REFRESH_TOKEN_WIDTH]
     return RefreshToken(
         token_hash=token_hash,
         family_id=family_id,
@@ -169,6 +185,7 @@ def refresh_token_from_row(row: Row[Any]) -> RefreshToken:
         expires_at=expires_at,
         used_at=used_at,
         revoked_at=revoked_at,
+        token_version=token_version,
     )
 
 

@@ -113,6 +113,8 @@ users = sa.Table(
     sa.Column("token_version", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # Bumped by every write (ETags, If-Match).
+    sa.Column("version", sa.Integer, nullable=False, server_default=sa.text("1")),
 )
 # E-mails are stored normalised, but the index still guards against any other writer.
 sa.Index("uq_users_email_lower", sa.func.lower(users.c.email), unique=True)
@@ -134,6 +136,8 @@ refresh_tokens = sa.Table(
     sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
     sa.Column("used_at", UtcDateTime, nullable=True),
     sa.Column("revoked_at", UtcDateTime, nullable=True),
+    # The user's token version at issue; refreshing needs it to be still current.
+    sa.Column("token_version", sa.Integer, nullable=False, server_default=sa.text("0")),
 )
 
 
@@ -151,6 +155,8 @@ products = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("archived_at", UtcDateTime, nullable=True),
+    # Bumped by every write, orders' stock changes included (ETags, If-Match).
+    sa.Column("version", sa.Integer, nullable=False, server_default=sa.text("1")),
     sa.CheckConstraint("price > 0", name="price_positive"),
     sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
 )

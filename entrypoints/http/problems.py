@@ -37,6 +37,7 @@ from domain.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
     TooManyAttempts,
 )
 from entrypoints.http.inputs import SOURCES, RequestInvalid, field_errors, qualified_field
@@ -56,6 +57,7 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidCredentials, 401),
     (PermissionDenied, 403),
     (InvalidInput, 422),
+    (PreconditionFailed, 412),
     (TooManyAttempts, 429),
 )
 
@@ -298,6 +300,7 @@ _DESCRIPTIONS = {
     403: "Authenticated but not allowed",
     404: "No such resource (or it belongs to someone else)",
     409: "Conflicts with the current state",
+    412: "If-Match given and the resource has changed since; nothing was written",
     413: "Request body over the configured limit",
     415: "Unsupported request content type",
     422: "Well-formed but invalid input; see errors",

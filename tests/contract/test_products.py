@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 import pytest
 
 from application.pagination import KeysetPosition, PageRequest
-from application.ports import ProductQuery, ProductSort, UnitOfWorkFactory
-from domain.errors import Conflict, InvalidInput
+from application.ports import ProductChanges, ProductQuery, ProductSort, UnitOfWorkFactory
+from domain.errors import Conflict, InvalidInput, PreconditionFailed
 from domain.products import Product
 from tests.contract.builders import a_product, at
 
@@ -122,34 +123,54 @@ async def test_slugs_like_takes_like_wildcards_literally(uow_factory: UnitOfWork
         assert await uow.products.slugs_like("a%") == set()
 
 
-async def test_update_saves_every_client_settable_field_and_stock(
+async def test_change_writes_only_the_given_fields_and_bumps_the_version(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    (product,) = await add_products(uow_factory, a_product("Red Shirt"))
-    product.name = "Blue Shirt"
-    product.slug = "blue-shirt"
-    product.description = "Now blue"
-    product.price = Decimal("5.50")
-    product.stock = 0
-    product.category = "tops"
-    product.image_url = "https://img.example.com/blue.png"
-    product.updated_at = at(hours=2)
-
+    (product,) = await add_products(uow_factory, a_product("Red Shirt", stock=5))
     async with uow_factory() as uow:
-        await uow.products.update(product)
+        await uow.products.reserve_stock(product.id, 2, at(hours=1))
         await uow.commit()
 
     async with uow_factory() as uow:
-        assert await uow.products.get(product.id) == product
+        changed = await uow.products.change(
+            product.id, ProductChanges(price=Decimal("5.50"), image_url=None), at(hours=2)
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.products.get(product.id)
+
+    expected = dataclasses.replace(
+        product, price=Decimal("5.50"), image_url=None, stock=3, updated_at=at(hours=2), version=3
+    )
+    assert changed == found == expected
 
 
-async def test_updating_to_a_taken_slug_is_a_conflict(uow_factory: UnitOfWorkFactory) -> None:
-    _, blue = await add_products(uow_factory, a_product("Red"), a_product("Blue"))
-    blue.slug = "red"
+async def test_an_explicit_stock_is_written(uow_factory: UnitOfWorkFactory) -> None:
+    (product,) = await add_products(uow_factory, a_product(stock=5))
 
     async with uow_factory() as uow:
-        with pytest.raises(Conflict, match="red"):
-            await uow.products.update(blue)
+        changed = await uow.products.change(product.id, ProductChanges(stock=0), at(hours=1))
+
+    assert changed is not None
+    assert changed.stock == 0
+
+
+async def test_a_product_change_based_on_an_old_version_is_refused(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    (product,) = await add_products(uow_factory, a_product(stock=5))
+    async with uow_factory() as uow:
+        await uow.products.reserve_stock(product.id, 1, at(hours=1))
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        with pytest.raises(PreconditionFailed):
+            await uow.products.change(product.id, ProductChanges(name="x"), at(hours=2), 1)
+        with pytest.raises(PreconditionFailed):
+            await uow.products.archive(product.id, at(hours=2), 1)
+        assert await uow.products.change(999, ProductChanges(name="x"), at(hours=2), 1) is None
+        assert await uow.products.archive(999, at(hours=2), 1) is False
+        assert await uow.products.archive(product.id, at(hours=2), 2)
 
 
 async def test_a_returned_product_is_a_copy(uow_factory: UnitOfWorkFactory) -> None:
@@ -201,13 +222,12 @@ async def test_archiving_twice_or_an_unknown_product_reports_false(
         assert await uow.products.archive(999, at(hours=2)) is False
 
 
-async def test_an_archived_product_cannot_be_updated(uow_factory: UnitOfWorkFactory) -> None:
+async def test_an_archived_product_cannot_be_changed(uow_factory: UnitOfWorkFactory) -> None:
     (product,) = await add_products(uow_factory, a_product("Red"))
     await archive(uow_factory, product.id)
-    product.name = "Changed"
 
     async with uow_factory() as uow:
-        await uow.products.update(product)
+        assert await uow.products.change(product.id, ProductChanges(name="x"), at()) is None
         await uow.commit()
 
     async with uow_factory() as uow:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory import InMemoryStore, InMemoryUnitOfWork
-from application.ports import UnitOfWorkFactory
+from application.ports import UnitOfWorkFactory, UserChanges
 from domain.events import UserRegistered
 from tests.contract.builders import a_product, a_refresh_token, a_user, an_order, at
 
@@ -37,8 +37,7 @@ async def test_leaving_without_commit_discards_every_change(
 
     async with uow_factory() as uow:
         bob = await uow.users.add(a_user("bob@example.com"))
-        ann.full_name = "Renamed"
-        await uow.users.update(ann)
+        await uow.users.change(ann.id, UserChanges(full_name="Renamed"), at(minutes=1))
         hat = await uow.products.add(a_product("Hat"))
         assert await uow.products.reserve_stock(shirt.id, 5, at(minutes=1))
         order = await uow.orders.add(an_order(ann.id, [(shirt, 5)]))

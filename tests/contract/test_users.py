@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from application.pagination import KeysetPosition, PageRequest
-from application.ports import UnitOfWorkFactory
-from domain.errors import Conflict
+from application.ports import UnitOfWorkFactory, UserChanges
+from domain.errors import Conflict, PreconditionFailed
 from domain.users import User
 from tests.contract.builders import a_user, at
 
@@ -85,35 +87,89 @@ async def test_unknown_users_are_none(uow_factory: UnitOfWorkFactory) -> None:
         assert await uow.users.get_by_email("nobody@example.com") is None
 
 
-async def test_update_saves_every_field_but_the_creation_time(
+async def test_change_writes_only_the_given_fields_and_bumps_the_version(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     (ann,) = await add_users(uow_factory, "ann@example.com")
-    ann.email = "ann.new@example.com"
-    ann.hashed_password = "hashed:other"
-    ann.full_name = "Ann New"
-    ann.is_active = False
-    ann.is_superuser = True
-    ann.token_version = 7
-    ann.updated_at = at(hours=1)
 
     async with uow_factory() as uow:
-        await uow.users.update(ann)
+        changed = await uow.users.change(
+            ann.id, UserChanges(full_name="Ann New", is_superuser=True), at(hours=1)
+        )
         await uow.commit()
-
     async with uow_factory() as uow:
         found = await uow.users.get(ann.id)
 
-    assert found == ann
+    expected = dataclasses.replace(
+        ann, full_name="Ann New", is_superuser=True, updated_at=at(hours=1), version=2
+    )
+    assert changed == found == expected
 
 
-async def test_updating_to_a_taken_email_is_a_conflict(uow_factory: UnitOfWorkFactory) -> None:
+async def test_ending_sessions_bumps_the_token_version(uow_factory: UnitOfWorkFactory) -> None:
+    (ann,) = await add_users(uow_factory, "ann@example.com")
+
+    async with uow_factory() as uow:
+        changed = await uow.users.change(
+            ann.id, UserChanges(hashed_password="hashed:new", end_sessions=True), at(hours=1)
+        )
+        await uow.commit()
+
+    assert changed is not None
+    assert (changed.hashed_password, changed.token_version) == ("hashed:new", 1)
+
+
+async def test_a_change_based_on_an_old_version_is_refused_and_writes_nothing(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    (ann,) = await add_users(uow_factory, "ann@example.com")
+    async with uow_factory() as uow:
+        await uow.users.change(ann.id, UserChanges(full_name="First"), at(hours=1), 1)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        with pytest.raises(PreconditionFailed):
+            await uow.users.change(ann.id, UserChanges(full_name="Second"), at(hours=2), 1)
+    async with uow_factory() as uow:
+        found = await uow.users.get(ann.id)
+
+    assert found is not None
+    assert (found.full_name, found.version) == ("First", 2)
+
+
+async def test_changing_an_unknown_user_is_none(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        assert await uow.users.change(999, UserChanges(full_name="x"), at(), None) is None
+        assert await uow.users.change(999, UserChanges(full_name="x"), at(), 1) is None
+
+
+async def test_changing_to_a_taken_email_is_a_conflict(uow_factory: UnitOfWorkFactory) -> None:
     _, bob = await add_users(uow_factory, "ann@example.com", "bob@example.com")
-    bob.email = "ann@example.com"
 
     async with uow_factory() as uow:
         with pytest.raises(Conflict, match="E-mail already registered"):
-            await uow.users.update(bob)
+            await uow.users.change(bob.id, UserChanges(email="ann@example.com"), at())
+
+
+async def test_the_active_superusers_are_locked_and_listed_by_id(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        for email, rank, active in (
+            ("a@x.io", True, True),
+            ("b@x.io", False, True),
+            ("c@x.io", True, False),
+            ("d@x.io", True, True),
+        ):
+            await uow.users.add(a_user(email, is_superuser=rank, is_active=active))
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.users.lock_active_superusers() == [1, 4]
+        locked = await uow.users.get_for_update(2)
+
+    assert locked is not None
+    assert locked.email == "b@x.io"
 
 
 async def test_a_returned_user_is_a_copy(uow_factory: UnitOfWorkFactory) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from adapters.sql import migrate
 from entrypoints import cli
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.http.test_cli import ENV, isolated  # noqa: F401 - autouse: logging put back
@@ -31,7 +32,7 @@ def test_a_new_postgresql_database_is_migrated_seeded_and_given_a_superuser(
     assert cli.main(["db", "upgrade"], environ=environ) == 0
     assert cli.main(["db", "current"], environ=environ) == 0
     revision = capsys.readouterr().out.strip().splitlines()[-1]
-    assert revision.startswith("0003")
+    assert revision.split()[0] in migrate.head_revisions()
     assert (
         cli.main(
             ["create-superuser", "--email", "root@example.com", "--password", "long-password"],

@@ -52,7 +52,7 @@ class World:
     async def log_in(
         self, email: str = "alice@example.com", password: str = "s3cret-pass"
     ) -> TokenPair:
-        return await LogIn(self.uow, self.hasher, self.sessions, self.throttle).execute(
+        return await LogIn(self.uow, self.hasher, self.sessions, self.throttle, self.clock).execute(
             LogInCommand(email=email, password=password, client_address="203.0.113.9")
         )
 

@@ -221,6 +221,7 @@ async def test_no_message_ever_contains_a_password_a_hash_or_a_token(shop: Shop)
         shop.hasher,
         SessionIssuer(LookupTokens(), shop.clock, timedelta(days=14)),
         CountingThrottle(),
+        shop.clock,
     ).execute(LogInCommand(email=user.email, password=PASSWORD, client_address="203.0.113.9"))
     order = await shop.order(user, (await shop.product(), 2))
     await CancelOrder(shop.uow, shop.clock).execute(OrderAccess(order.id, user.id))

@@ -137,7 +137,9 @@ class UserAdminController(Controller):
         "/{user_id:int}",
         operation_id="update_user",
         summary="Change an account's name, activity or rank",
-        responses=problem_responses(401, 403, 404, 422),
+        description="Deactivating, reactivating, promoting or demoting ends every session "
+        "of the account. Demoting or deactivating the last active superuser is a conflict.",
+        responses=problem_responses(401, 403, 404, 409, 422),
         guards=[strict_json_body],
     )
     async def update_user(
@@ -160,7 +162,9 @@ class UserAdminController(Controller):
         "/{user_id:int}",
         operation_id="deactivate_user",
         summary="Deactivate an account (its orders stay)",
-        responses=problem_responses(401, 403, 404),
+        description="Every session of the account ends. Deactivating the last active "
+        "superuser is a conflict.",
+        responses=problem_responses(401, 403, 404, 409),
     )
     async def deactivate_user(
         self, user_id: FromPath[int], container: NamedDependency[Container]
