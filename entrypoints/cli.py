@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import importlib.util
 import json
@@ -149,9 +150,12 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def _serve(settings: Settings, host: str, port: int, workers: int, access_log: bool) -> int:
     import uvicorn
 
+    from entrypoints.http.protocol import GuardedHttpToolsProtocol, ProtocolLimits
+
     if workers < 1:
         raise CommandError("--workers must be at least 1", EXIT_USAGE)
     _prepare_database_in_child(settings)
+    limits = ProtocolLimits(read_timeout_seconds=settings.request_read_timeout_seconds)
     uvicorn.run(
         ASGI_FACTORY,
         factory=True,
@@ -159,7 +163,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int, access_log: b
         port=port,
         workers=workers,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        # httptools with the read deadline and head limits uvicorn lacks (protocol.py).
+        http=functools.partial(GuardedHttpToolsProtocol, limits=limits),
         # Logging is configured by configure_logging; X-Forwarded-For is trusted only from
         # TRUSTED_PROXIES, by the application itself.
         log_config=None,

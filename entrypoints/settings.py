@@ -74,6 +74,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_dispatcher_in_process: bool = True
     outbox_retention_days: int = 7
     max_body_size: int = 1_048_576
+    request_read_timeout_seconds: int = 30
     login_max_failures_per_email: int = 5
     login_max_failures_per_client: int = 50
     login_throttle_window_seconds: int = 900
@@ -315,6 +316,9 @@ def load_settings(
         "outbox_dispatcher_in_process": reader.boolean("OUTBOX_DISPATCHER_IN_PROCESS"),
         "outbox_retention_days": reader.integer("OUTBOX_RETENTION_DAYS", minimum=1, maximum=3650),
         "max_body_size": reader.integer("MAX_BODY_SIZE", minimum=1024, maximum=1 << 30),
+        "request_read_timeout_seconds": reader.integer(
+            "REQUEST_READ_TIMEOUT_SECONDS", minimum=1, maximum=3600
+        ),
         "login_max_failures_per_email": reader.integer(
             "LOGIN_MAX_FAILURES_PER_EMAIL", minimum=1, maximum=1_000_000
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from litestar import Litestar
 
 from entrypoints import cli
 from entrypoints.demo import demo_products
+from entrypoints.http.protocol import GuardedHttpToolsProtocol
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.http.conftest import TEST_SECRET_KEY
 
@@ -142,7 +144,8 @@ def test_serve_migrates_the_embedded_database_and_runs_uvicorn(
     calls: list[tuple[Any, dict[str, Any]]] = []
     monkeypatch.setattr("uvicorn.run", lambda app, **options: calls.append((app, options)))
 
-    status = cli.main(["serve", "--port", "9001", "--workers", "2"], environ=sqlite_env(tmp_path))
+    environ = {**sqlite_env(tmp_path), "REQUEST_READ_TIMEOUT_SECONDS": "7"}
+    status = cli.main(["serve", "--port", "9001", "--workers", "2"], environ=environ)
 
     assert status == 0
     assert (tmp_path / "shop.db").exists()
@@ -150,6 +153,10 @@ def test_serve_migrates_the_embedded_database_and_runs_uvicorn(
     assert app == "entrypoints.http.asgi:create_app_from_environment"
     assert options["factory"] is True
     assert (options["port"], options["workers"]) == (9001, 2)
+    # The guarded protocol, picklable for the worker processes, with the setting's deadline.
+    protocol = pickle.loads(pickle.dumps(options["http"]))
+    assert protocol.func is GuardedHttpToolsProtocol
+    assert protocol.keywords["limits"].read_timeout_seconds == 7
 
 
 @pytest.mark.postgres

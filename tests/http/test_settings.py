@@ -28,6 +28,7 @@ def test_defaults_follow_the_contract(tmp_path: Path) -> None:
     assert settings.access_token_expire_minutes == 15
     assert settings.refresh_token_expire_days == 14
     assert settings.max_body_size == 1_048_576
+    assert settings.request_read_timeout_seconds == 30
     assert settings.login_max_failures_per_email == 5
     assert settings.login_max_failures_per_client == 50
     assert settings.login_throttle_window_seconds == 900
@@ -92,6 +93,7 @@ def test_a_malformed_env_file_line_is_reported(tmp_path: Path) -> None:
         ("OUTBOX_DISPATCHER_IN_PROCESS", "sometimes"),
         ("SMTP_SECURITY", "ssl3"),
         ("OUTBOX_RETENTION_DAYS", "0"),
+        ("REQUEST_READ_TIMEOUT_SECONDS", "0"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_setting(tmp_path: Path, name: str, value: str) -> None:
