@@ -165,6 +165,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int, access_log: b
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         # httptools with the read deadline and head limits uvicorn lacks (protocol.py).
         http=functools.partial(GuardedHttpToolsProtocol, limits=limits),
+        # No route uses WebSockets: their protocol (and its own limits) is not offered.
+        ws="none",
         # Logging is configured by configure_logging; X-Forwarded-For is trusted only from
         # TRUSTED_PROXIES, by the application itself.
         log_config=None,

@@ -17,8 +17,10 @@ subclass adds, per connection:
 
 What uvicorn still answers itself: its 500 when the application fails before starting
 a response (Litestar's handlers answer every exception first, so that takes a bug in
-the server stack), its 503 when ``limit_concurrency`` is reached (not set here), and
-whatever the WebSocket protocol answers to an upgrade request (no route accepts one).
+the server stack; the outer middleware answers with a problem what escapes Litestar),
+and its 503 when ``limit_concurrency`` is reached (not set here). WebSockets are off
+(``ws="none"``; no route uses them): an ``Upgrade`` request is served as plain HTTP and
+its connection closed after the response.
 Only uvicorn's internals this relies on are its parser callbacks, ``cycle`` and
 ``transport``; tests/http/test_server_limits.py runs it against real sockets.
 """
@@ -111,10 +113,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            if self._should_upgrade():
-                self.handle_websocket_upgrade()
+            # WebSockets are off (ws="none"): the request is served as plain HTTP, but the
+            # parser reads nothing more on this connection, so it ends with the response.
+            cycle = self.cycle
+            if cycle is None or cycle.response_complete:
+                self.transport.close()
             else:
-                self._unsupported_upgrade_warning()
+                cycle.keep_alive = False
             return
         except httptools.HttpParserError:
             status, detail = self._refusal or (

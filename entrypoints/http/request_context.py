@@ -14,6 +14,7 @@ beyond one scan.
 from __future__ import annotations
 
 import contextvars
+import logging
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
         Scope,
         Send,
     )
+
+logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
@@ -128,9 +131,12 @@ class RequestContextMiddleware:
             request_id = new_request_id()
         token = request_id_var.set(request_id.decode("ascii"))
         head = method == "HEAD"
+        response_started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 headers = message.get("headers")
                 headers = list(headers) if headers is not None else []
                 headers.append((REQUEST_ID_HEADER, request_id))
@@ -155,6 +161,20 @@ class RequestContextMiddleware:
                 await self.app(as_get, receive, send_with_headers)  # type: ignore[arg-type]
             else:
                 await self.app(scope, receive, send_with_headers)
+            if not response_started:
+                raise RuntimeError("the application returned without starting a response")
+        except Exception:
+            if response_started:
+                raise
+            # Litestar answers whatever its handlers raise; what escapes it (its middleware
+            # stack) would get uvicorn's text/plain 500 instead of a problem.
+            logger.exception("Unhandled error outside the handlers on %s %s", method, scope["path"])
+            await _refuse(
+                scope,
+                send_with_headers,
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                "An unexpected error occurred",
+            )
         finally:
             request_id_var.reset(token)
 

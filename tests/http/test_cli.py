@@ -157,6 +157,7 @@ def test_serve_migrates_the_embedded_database_and_runs_uvicorn(
     protocol = pickle.loads(pickle.dumps(options["http"]))
     assert protocol.func is GuardedHttpToolsProtocol
     assert protocol.keywords["limits"].read_timeout_seconds == 7
+    assert options["ws"] == "none"
 
 
 @pytest.mark.postgres

@@ -1,13 +1,16 @@
-"""HTTP conformance at the edge: HEAD on every GET route, one Host header, CORS refusals."""
+"""HTTP conformance at the edge: HEAD on every GET route, one Host header, CORS refusals,
+and a problem (not the server's text/plain 500) for an error outside Litestar's handlers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.http.conftest import Api, assert_problem, http_client, make_settings
+from entrypoints.http.request_context import RequestContextMiddleware
+from tests.http.conftest import BASE_URL, Api, assert_problem, http_client, make_settings
 
 PRODUCTS = "/api/v1/products"
 SHOP = "https://shop.example.com"
@@ -149,3 +152,23 @@ async def test_an_allowed_preflight_is_still_answered(app_for: Callable[..., Any
 
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == SHOP
+
+
+async def broken_app(scope: Any, receive: Any, send: Any) -> None:
+    raise RuntimeError("secret internals")
+
+
+async def silent_app(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
+@pytest.mark.parametrize("inner", [broken_app, silent_app], ids=["raises", "never answers"])
+async def test_an_error_outside_the_handlers_is_a_500_problem(inner: Any) -> None:
+    transport = httpx.ASGITransport(app=RequestContextMiddleware(inner))
+
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+        response = await http.get("/health")
+
+    assert_problem(response, 500)
+    assert "secret" not in response.text
+    assert response.headers["x-request-id"]

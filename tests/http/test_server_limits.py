@@ -208,3 +208,18 @@ def test_a_request_the_parser_refuses_gets_a_400_problem(
     status, _, document = problem(response)
     assert status == 400
     assert document["title"] == "Bad Request"
+
+
+def test_a_websocket_upgrade_is_served_as_plain_http_and_the_connection_closed(
+    server: tuple[str, int],
+) -> None:
+    with connect(server) as connection:
+        connection.sendall(
+            b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+            b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+        response = read_until_closed(connection)
+
+    assert response.startswith(b"HTTP/1.1 200 OK"), response
+    assert response.endswith(b'"status":"ok","version":"0.1.0"}')
