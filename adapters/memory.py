@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -43,7 +43,7 @@ from application.ports import (
     UserChanges,
     UserRepository,
 )
-from domain.errors import Conflict, InvalidInput, PreconditionFailed
+from domain.errors import Conflict, PreconditionFailed
 from domain.events import DomainEvent
 from domain.orders import Order, OrderStatus, UserStats
 from domain.products import Product
@@ -243,29 +243,6 @@ def _sort_value(product: Product, sort_field: str) -> Any:
     return getattr(product, sort_field)
 
 
-def _position_value(sort_field: str, value: str | None) -> Any:
-    """Read a keyset position's text back into the sort column's type; refuse a bad one."""
-    if sort_field == "id":
-        return None
-    invalid = InvalidInput("after is not a valid cursor for this list", field="query.after")
-    if value is None:
-        raise invalid
-    try:
-        if sort_field == "price":
-            price = Decimal(value)
-            if not price.is_finite():
-                raise invalid
-            return price
-        if sort_field == "created_at":
-            moment = datetime.fromisoformat(value)
-            if moment.tzinfo is None:
-                raise invalid
-            return moment
-    except (InvalidOperation, ValueError):
-        raise invalid from None
-    return value
-
-
 class InMemoryProductRepository:
     """The catalogue in an :class:`InMemoryStore`; archived products keep their slugs."""
 
@@ -389,8 +366,7 @@ class InMemoryProductRepository:
                 return lambda product: product.id < position.id
             return lambda product: product.id > position.id
         sort_field = sort.field
-        value = _position_value(sort_field, position.value)
-        mark = (value, position.id)
+        mark = (position.value, position.id)
         if descending:
             return lambda product: (_sort_value(product, sort_field), product.id) < mark
         return lambda product: (_sort_value(product, sort_field), product.id) > mark

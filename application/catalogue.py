@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from application.changes import UNSET, Unset
 from application.pagination import (
     KeysetPosition,
     Page,
+    ReadSortValue,
+    no_sort_value,
     page_from_slice,
     page_request,
+    read_utc_time,
 )
 from application.ports import (
     Clock,
@@ -25,6 +28,7 @@ from application.ports import (
 )
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.products import (
+    NAME_MAX_LENGTH,
     Product,
     ProductDetails,
     check_category,
@@ -222,28 +226,35 @@ def product_position(sort: ProductSort) -> PositionOfProduct:
     if field == "name":
         return lambda product: KeysetPosition(value=product.name, id=product.id)
     if field == "price":
-        return lambda product: KeysetPosition(value=str(product.price), id=product.id)
-    return lambda product: KeysetPosition(value=product.created_at.isoformat(), id=product.id)
+        return lambda product: KeysetPosition(value=product.price, id=product.id)
+    return lambda product: KeysetPosition(value=product.created_at, id=product.id)
 
 
-def check_position(sort: ProductSort, position: KeysetPosition) -> None:
-    """Refuse a cursor whose value cannot be a value of the sort column."""
-    value = position.value
+def _read_name(text: str | None) -> str:
+    if text is None or len(text) > NAME_MAX_LENGTH or "\x00" in text:
+        raise ValueError("not a product name")
+    return text
+
+
+def _read_price(text: str | None) -> Decimal:
+    if text is None:
+        raise ValueError("a price is required")
+    price = Decimal(text)
+    # check_price refuses (InvalidInput) what no product can cost: 1e20, 1e-999999, NaN.
     try:
-        if sort.field == "id":
-            valid = value is None
-        elif value is None:
-            valid = False
-        elif sort.field == "price":
-            valid = Decimal(value).is_finite()
-        elif sort.field == "created_at":
-            valid = datetime.fromisoformat(value).tzinfo is not None
-        else:
-            valid = True
-    except (InvalidOperation, ValueError):
-        valid = False
-    if not valid:
-        raise InvalidInput("after is not a valid cursor for this list", field="query.after")
+        if check_price(price) != price:
+            raise ValueError("a price has at most two decimal places")
+    except InvalidInput:
+        raise ValueError("not a price") from None
+    return price
+
+
+_SORT_VALUE_READERS: dict[str, ReadSortValue] = {
+    "id": no_sort_value,
+    "name": _read_name,
+    "price": _read_price,
+    "created_at": read_utc_time,
+}
 
 
 class ListProducts:
@@ -260,9 +271,9 @@ class ListProducts:
             raise InvalidInput(f"sort must be one of {allowed}", field="query.sort") from None
         if command.q is not None and len(command.q) > SEARCH_MAX_LENGTH:
             raise InvalidInput(f"q must be at most {SEARCH_MAX_LENGTH} characters", field="query.q")
-        page = page_request(command.skip, command.limit, command.after, sort.value)
-        if page.after is not None:
-            check_position(sort, page.after)
+        page = page_request(
+            command.skip, command.limit, command.after, sort.value, _SORT_VALUE_READERS[sort.field]
+        )
         query = ProductQuery(
             page=page, category=command.category or None, search=command.q or None, sort=sort
         )

@@ -1,7 +1,10 @@
 """Offset and keyset pagination shared by every list use case.
 
 A keyset cursor is opaque to clients: URL-safe base64 of a small JSON document
-holding the sort it belongs to and the position of the last item served.
+holding the sort it belongs to and the position of the last item served. A cursor
+is decoded once, here, into a typed :class:`KeysetPosition` whose values are checked
+against the ranges the stores hold; anything else a client sends is refused (422),
+so no adapter ever sees an out-of-range id, price or time.
 """
 
 from __future__ import annotations
@@ -12,20 +15,28 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Generic, TypeVar
 
 from domain.errors import InvalidInput
+from domain.ids import MAX_ID
 
 T = TypeVar("T")
+
+SortValue = str | Decimal | datetime | None
+"""A keyset position's sort value: a name, a price, a time, or none (sorting by id)."""
+ReadSortValue = Callable[[str | None], SortValue]
+"""Turns a cursor's text back into a sort value, raising ``ValueError`` if it cannot be one."""
 
 MAX_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True, slots=True)
 class KeysetPosition:
-    """Where the previous page ended: its last item's sort value (as text) and id."""
+    """Where the previous page ended: its last item's sort value and id."""
 
-    value: str | None
+    value: SortValue
     id: int
 
 
@@ -71,34 +82,70 @@ class Page(Generic[T]):
         return math.ceil(self.total / self.limit)
 
 
+def _value_text(value: SortValue) -> str | None:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return None if value is None else str(value)
+
+
+def no_sort_value(text: str | None) -> None:
+    """The sort value reader of lists sorted by id alone: there is none."""
+    if text is not None:
+        raise ValueError("a list sorted by id has no sort value")
+
+
+def read_utc_time(text: str | None) -> datetime:
+    """An RFC 3339 time with its offset, that is a valid time in UTC too."""
+    if text is None:
+        raise ValueError("a time is required")
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("a time needs its UTC offset")
+    # 0001-01-01T00:00:00+14:00 exists, but not in UTC (OverflowError).
+    return moment.astimezone(UTC)
+
+
 def encode_cursor(sort: str, position: KeysetPosition) -> str:
-    raw = json.dumps([sort, position.value, position.id], separators=(",", ":")).encode()
+    raw = json.dumps(
+        [sort, _value_text(position.value), position.id], separators=(",", ":")
+    ).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str, sort: str) -> KeysetPosition:
-    """Read a cursor made by :func:`encode_cursor` for the same sort, or refuse it."""
+def decode_cursor(
+    cursor: str, sort: str, read_value: ReadSortValue = no_sort_value
+) -> KeysetPosition:
+    """Read a cursor made by :func:`encode_cursor` for the same sort, or refuse it (422).
+
+    ``read_value`` turns the sort value's text into a value of the sort column, in range.
+    """
     invalid = InvalidInput("after is not a valid cursor for this list", field="query.after")
     if len(cursor) > 1024:
         raise invalid
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        cursor_sort, value, item_id = json.loads(raw)
-    except (binascii.Error, ValueError, TypeError):
+        cursor_sort, text, item_id = json.loads(raw)
+        if (
+            cursor_sort != sort
+            or not (text is None or isinstance(text, str))
+            or type(item_id) is not int
+            or not 1 <= item_id <= MAX_ID
+        ):
+            raise invalid
+        return KeysetPosition(value=read_value(text), id=item_id)
+    except (binascii.Error, ValueError, TypeError, ArithmeticError, RecursionError):
         raise invalid from None
-    if (
-        cursor_sort != sort
-        or not (value is None or isinstance(value, str))
-        or not isinstance(item_id, int)
-        or isinstance(item_id, bool)
-    ):
-        raise invalid
-    return KeysetPosition(value=value, id=item_id)
 
 
-def page_request(skip: int, limit: int, after: str | None, sort: str) -> PageRequest:
+def page_request(
+    skip: int,
+    limit: int,
+    after: str | None,
+    sort: str,
+    read_value: ReadSortValue = no_sort_value,
+) -> PageRequest:
     """A page by offset, or by the cursor of the previous page when ``after`` is given."""
-    position = None if after is None else decode_cursor(after, sort)
+    position = None if after is None else decode_cursor(after, sort, read_value)
     return PageRequest(skip=skip, limit=limit, after=position)
 
 

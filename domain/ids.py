@@ -3,5 +3,5 @@
 NEW_ID = 0
 """Placeholder id of an entity not yet stored; the repository assigns the real one."""
 
-MAX_ID = 2_147_483_647
-"""Largest id the stores hold (32-bit serial columns); a larger one names nothing."""
+MAX_ID = 2**63 - 1
+"""Largest id the stores hold (64-bit columns); a larger one names nothing."""

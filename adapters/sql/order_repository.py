@@ -40,7 +40,7 @@ def _insert_order_with_lines() -> sa.Insert:
     )
     lines = (
         sa.func.unnest(
-            sa.bindparam("product_ids", type_=postgresql.ARRAY(sa.Integer)),
+            sa.bindparam("product_ids", type_=postgresql.ARRAY(sa.BigInteger)),
             sa.bindparam("positions", type_=postgresql.ARRAY(sa.SmallInteger)),
             sa.bindparam("product_names", type_=postgresql.ARRAY(sa.String)),
             sa.bindparam("unit_prices", type_=postgresql.ARRAY(sa.Numeric(10, 2))),

@@ -7,7 +7,6 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,9 +18,9 @@ from adapters.sql.database import Transaction
 from adapters.sql.rows import PRODUCT_COLUMNS, product_from_row, product_values
 from adapters.sql.tables import UtcDateTime, products
 from application.changes import UNSET
-from application.pagination import KeysetPosition, Slice
+from application.pagination import Slice
 from application.ports import ProductChanges, ProductQuery, ProductSort, ReservedStock
-from domain.errors import Conflict, InvalidInput, PreconditionFailed
+from domain.errors import Conflict, PreconditionFailed
 from domain.products import Product
 
 EXACT_TOTAL_LIMIT = 10_000
@@ -43,7 +42,7 @@ _SELECT_PRODUCT_BY_SLUG = sa.select(*PRODUCT_COLUMNS).where(
     products.c.slug == sa.bindparam("slug"), _IN_CATALOGUE
 )
 _SELECT_PRODUCTS_POSTGRESQL = sa.select(*PRODUCT_COLUMNS).where(
-    products.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer))),
+    products.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger))),
     _IN_CATALOGUE,
 )
 _SELECT_PRODUCTS_SQLITE = sa.select(*PRODUCT_COLUMNS).where(
@@ -185,7 +184,7 @@ def _catalogue_page(
     filters = _catalogue_filters(by_category, by_search)
     totals = _total_columns(filters, capped)
     column = products.c.id if sort is ProductSort.ID else products.c[sort.field]
-    after_id = sa.bindparam("after_id", type_=sa.Integer)
+    after_id = sa.bindparam("after_id", type_=sa.BigInteger)
     if keyset:
         if sort is ProductSort.ID:
             beyond = products.c.id < after_id if sort.descending else products.c.id > after_id
@@ -218,30 +217,6 @@ def _catalogue_count(by_category: bool, by_search: bool, capped: bool = False) -
 def _catalogue_estimate(by_category: bool, by_search: bool) -> _Explain:
     filters = _catalogue_filters(by_category, by_search)
     return _Explain(sa.select(products.c.id).where(*filters))
-
-
-def position_value(sort: ProductSort, position: KeysetPosition) -> Any:
-    """The sort column's value from a keyset position's text; a bad one is refused."""
-    if sort is ProductSort.ID:
-        return None
-    invalid = InvalidInput("after is not a valid cursor for this list", field="query.after")
-    if position.value is None:
-        raise invalid
-    field = sort.field
-    try:
-        if field == "price":
-            price = Decimal(position.value)
-            if not price.is_finite():
-                raise invalid
-            return price
-        if field == "created_at":
-            moment = datetime.fromisoformat(position.value)
-            if moment.tzinfo is None:
-                raise invalid
-            return moment
-    except (InvalidOperation, ValueError):
-        raise invalid from None
-    return position.value
 
 
 class SqlProductRepository:
@@ -349,7 +324,7 @@ class SqlProductRepository:
             params["offset"] = 0
             params["after_id"] = page.after.id
             if query.sort is not ProductSort.ID:
-                params["after_value"] = position_value(query.sort, page.after)
+                params["after_value"] = page.after.value
         else:
             params["offset"] = page.skip
         # Only PostgreSQL can estimate; SQLite catalogues are small enough to count.

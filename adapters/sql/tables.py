@@ -101,10 +101,16 @@ class Money(sa.TypeDecorator[Decimal]):
 _PRODUCT_NAME = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
 
 
+# Ids are 64-bit: the API accepts any id up to 2**63 - 1 (in paths, bodies and cursors),
+# so every store must be able to compare one. On SQLite an INTEGER primary key is
+# already 64-bit, and only INTEGER (not BIGINT) makes it the auto-incrementing rowid.
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 users = sa.Table(
     "users",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("id", _ID, primary_key=True),
     sa.Column("email", sa.String(254), nullable=False),
     sa.Column("hashed_password", sa.String(255), nullable=False),
     sa.Column("full_name", sa.String(200), nullable=True),
@@ -127,7 +133,7 @@ refresh_tokens = sa.Table(
     sa.Column("family_id", sa.String(64), nullable=False, index=True),
     sa.Column(
         "user_id",
-        sa.Integer,
+        _ID,
         sa.ForeignKey("users.id", ondelete="CASCADE"),
         nullable=False,
         index=True,
@@ -144,7 +150,7 @@ refresh_tokens = sa.Table(
 products = sa.Table(
     "products",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("id", _ID, primary_key=True),
     sa.Column("name", _PRODUCT_NAME, nullable=False),
     sa.Column("slug", sa.String(220), nullable=False, unique=True),
     sa.Column("description", sa.Text, nullable=True),
@@ -186,10 +192,11 @@ sa.Index(
 orders = sa.Table(
     "orders",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("user_id", _ID, sa.ForeignKey("users.id"), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("total", Money(12), nullable=False),
+    # The largest order the API accepts: 100 lines x 1000 units x 99,999,999.99.
+    sa.Column("total", Money(15), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.CheckConstraint("status IN ('placed', 'cancelled')", name="status_known"),
@@ -203,11 +210,11 @@ order_lines = sa.Table(
     metadata,
     sa.Column(
         "order_id",
-        sa.Integer,
+        _ID,
         sa.ForeignKey("orders.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id"), primary_key=True),
+    sa.Column("product_id", _ID, sa.ForeignKey("products.id"), primary_key=True),
     # Lines come back in the order the customer listed them.
     sa.Column("position", sa.SmallInteger, nullable=False),
     sa.Column("product_name", sa.String(200), nullable=False),
@@ -223,13 +230,13 @@ idempotency_keys = sa.Table(
     metadata,
     sa.Column(
         "user_id",
-        sa.Integer,
+        _ID,
         sa.ForeignKey("users.id", ondelete="CASCADE"),
         primary_key=True,
     ),
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("request_hash", sa.String(128), nullable=False),
-    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("order_id", _ID, sa.ForeignKey("orders.id"), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 
@@ -242,7 +249,7 @@ outbox = sa.Table(
     metadata,
     sa.Column(
         "id",
-        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        _ID,
         sa.Identity(),
         primary_key=True,
     ),

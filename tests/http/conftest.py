@@ -1,8 +1,9 @@
 """The real Litestar app, on the in-memory adapters and on PostgreSQL.
 
 ``api`` runs each test twice, once per backend (PostgreSQL skipped when it is not
-reachable, failed under CI=true). ``memory_api`` is for behaviour of the HTTP
-edge that no storage can change (headers, routing, docs), run once. ``app_for``
+reachable, failed under CI=true); ``store_api`` three times, on SQLite as well.
+``memory_api`` is for behaviour of the HTTP edge that no storage can change
+(headers, routing, docs), run once. ``app_for``
 builds an app on the in-memory adapters with particular settings or container tweaks
 (see ``failing``), and closes what it built at teardown.
 """
@@ -188,6 +189,22 @@ async def api(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterat
     clock = MovableClock()
     container = build_memory_container(settings, hasher=cheap_hasher(), clock=clock)
     async for api in _serve(container, "memory", clock):
+        yield api
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def store_api(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Api]:
+    """The app on each of the three stores (for behaviour the databases could change)."""
+    if request.param == "memory":
+        async for api in _serve(
+            build_memory_container(settings, hasher=cheap_hasher()), "memory", None
+        ):
+            yield api
+        return
+    fixture = "migrated_postgres_url" if request.param == "postgres" else "migrated_sqlite_url"
+    store_settings = make_settings(DATABASE_URL=request.getfixturevalue(fixture))
+    container = build_container(store_settings, hasher=cheap_hasher())
+    async for api in _serve(container, request.param, None):
         yield api
 
 

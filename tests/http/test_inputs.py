@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import jwt
 import pytest
 
 from adapters.tokens import key_fingerprint
-from tests.http.conftest import TEST_SECRET_KEY, Api, assert_problem, bearer, fields_of
+from domain.orders import MAX_LINES, MAX_QUANTITY
+from domain.products import PRICE_MAX, ProductDetails
+from tests.http.conftest import TEST_SECRET_KEY, Api, assert_problem, bearer, fields_of, items
 
 PRODUCTS = "/api/v1/products"
 LOGIN = "/api/v1/auth/login"
@@ -139,3 +143,66 @@ async def test_one_answer_names_every_offending_field(memory_api: Api) -> None:
     assert fields_of(assert_problem(typed, 422)) == {"body.price", "body.stock", "body.category"}
     assert fields_of(assert_problem(rules, 422)) == {"body.name", "body.price", "body.image_url"}
     assert fields_of(assert_problem(mixed, 422)) == {"body.price", "body.stock", "body.colour"}
+
+
+def _cursor(*parts: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).rstrip(b"=").decode()
+
+
+async def test_cursors_holding_out_of_range_values_are_refused(store_api: Api) -> None:
+    admin = await store_api.superuser()
+    by_id = [(None, 2**63), (None, 2**31 - 2**32), (None, 0), (None, True), ("1", 1)]
+    by_value = [
+        ("price", "1e20"),
+        ("price", "1e-999999"),
+        ("price", "NaN"),
+        ("price", "0.001"),
+        ("created_at", "0001-01-01T00:00:00+14:00"),
+        ("created_at", "2026-01-01T12:00:00"),
+        ("name", "x" * 201),
+        ("name", None),
+    ]
+    requests = [
+        *(
+            (url, sort, _cursor(sort, value, last_id))
+            for value, last_id in by_id
+            for url, sort in [("/api/v1/orders", "-id"), ("/api/v1/users", "id"), (PRODUCTS, "id")]
+        ),
+        *((PRODUCTS, sort, _cursor(sort, value, 1)) for sort, value in by_value),
+        ("/api/v1/orders", "-id", _cursor("price", "1e20", 1)),
+    ]
+
+    for url, sort, cursor in requests:
+        params = {"after": cursor, "sort": sort} if url == PRODUCTS else {"after": cursor}
+        response = await store_api.http.get(url, params=params, headers=admin)
+
+        assert response.status_code == 422, (url, sort, cursor)
+        assert fields_of(assert_problem(response, 422)) == {"query.after"}
+    largest = _cursor("id", None, 2**63 - 1)
+    assert (await store_api.http.get(PRODUCTS, params={"after": largest})).status_code == 200
+
+
+async def test_the_largest_order_the_api_accepts_is_stored_on_every_store(
+    store_api: Api,
+) -> None:
+    admin = await store_api.superuser()
+    lines = []
+    for number in range(MAX_LINES):
+        product = await store_api.container.create_product.execute(
+            ProductDetails.checked(
+                name=f"P{number}",
+                description=None,
+                price=PRICE_MAX,
+                stock=MAX_QUANTITY,
+                category="c",
+                image_url=None,
+            )
+        )
+        lines.append((product.id, MAX_QUANTITY))
+
+    placed = await store_api.http.post("/api/v1/orders", json=items(*lines), headers=admin)
+
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["total"] == "9999999999000.00"
+    read = await store_api.http.get(f"/api/v1/orders/{placed.json()['id']}", headers=admin)
+    assert read.json()["total"] == "9999999999000.00"
