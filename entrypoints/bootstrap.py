@@ -64,6 +64,7 @@ from application.users import (
 from entrypoints.maintenance import PeriodicPurge
 from entrypoints.outbox_dispatcher import OutboxDispatcher
 from entrypoints.settings import Settings
+from entrypoints.shutdown import background_stop_seconds
 
 if TYPE_CHECKING:
     from adapters.memory import InMemoryStore
@@ -140,7 +141,11 @@ class Container:
 
     def outbox_dispatcher(self) -> OutboxDispatcher:
         """A dispatcher delivering this container's outbox (started by its owner)."""
-        return OutboxDispatcher(self.deliver_outbox, self.purge_outbox)
+        return OutboxDispatcher(
+            self.deliver_outbox,
+            self.purge_outbox,
+            stop_timeout=background_stop_seconds(self.settings.shutdown_timeout_seconds),
+        )
 
     async def close(self) -> None:
         """Release pools and connections (the app's lifespan calls this on shutdown)."""
@@ -226,7 +231,7 @@ def _message_domain(settings: Settings) -> str:
 
 
 def _mailer(settings: Settings) -> Mailer:
-    if settings.smtp_host is None:
+    if not settings.sends_email or settings.smtp_host is None:
         return LogMailer(settings.smtp_sender or DEFAULT_SENDER)
     return SmtpMailer(
         host=settings.smtp_host,

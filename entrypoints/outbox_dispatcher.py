@@ -21,13 +21,15 @@ logger = logging.getLogger(__name__)
 class OutboxDispatcher:
     """Runs outbox delivery passes in the background until stopped.
 
-    A failing pass (database down, say) is logged and tried again after the poll
-    interval; it never ends the loop. Stopping lets the pass in progress finish (the
-    message in hand is delivered and settled) for up to ``stop_timeout`` seconds, then
-    cancels it. A message claimed but not settled by then becomes due again when its
-    lease runs out, so the lease given to ``deliver`` should be short (a minute or two)
-    yet longer than a whole batch takes with a slow mail server (batch size times the
-    mailer's timeout).
+    A failing pass (database down, say) never ends the loop: it is tried again after a
+    pause that doubles with each failure in a row, from the poll interval up to
+    ``max_backoff``. An outage is logged once when it starts and once when delivery
+    recovers, not once a pass (unexpected errors, which are bugs, keep their traceback).
+    Stopping lets the pass in progress finish (the message in hand is delivered and
+    settled) for up to ``stop_timeout`` seconds, then cancels it. A message claimed but
+    not settled by then becomes due again when its lease runs out, so the lease given
+    to ``deliver`` should be short (a minute or two) yet longer than a whole batch
+    takes with a slow mail server (batch size times the mailer's timeout).
 
     In a web server: ``await start()`` at start-up and ``await stop()`` at shutdown. In
     a worker: ``await run_until_stopped()``, with :meth:`request_stop` as the SIGTERM
@@ -43,9 +45,12 @@ class OutboxDispatcher:
         poll_interval: float = 1.0,
         purge_every: float = 3600,
         stop_timeout: float = 15.0,
+        max_backoff: float = 60.0,
     ) -> None:
         if poll_interval <= 0 or purge_every <= 0:
             raise ValueError("poll_interval and purge_every must be positive")
+        self._max_backoff = max(max_backoff, poll_interval)
+        self._failures_in_a_row = 0
         self._deliver = deliver
         self._purge = purge
         self._poll_interval = poll_interval
@@ -74,9 +79,28 @@ class OutboxDispatcher:
             self._wakeup.set()
 
     def request_stop(self) -> None:
-        """Ask the loop to stop after the pass in progress; returns at once."""
+        """Ask the loop to stop after the pass in progress; returns at once.
+
+        A pass still running ``stop_timeout`` seconds later is cancelled, so a process
+        stopping on SIGTERM exits in bounded time whatever the mail server does.
+        """
+        if self._stopping:
+            return
         self._stopping = True
         self.wake()
+        task = self._task
+        if task is not None and not task.done():
+            asyncio.get_running_loop().call_later(self._stop_timeout, self._cancel_overdue, task)
+
+    def _cancel_overdue(self, task: asyncio.Task[None]) -> None:
+        if task.done():
+            return
+        logger.warning(
+            "Outbox pass still running after %s s: cancelled; its unsettled messages "
+            "are delivered again once their lease runs out",
+            self._stop_timeout,
+        )
+        task.cancel()
 
     async def stop(self) -> None:
         """Stop the loop: the pass in progress may finish within ``stop_timeout``."""
@@ -84,15 +108,7 @@ class OutboxDispatcher:
         if task is None:
             return
         self.request_stop()
-        done, _ = await asyncio.wait({task}, timeout=self._stop_timeout)
-        if not done:
-            logger.warning(
-                "Outbox pass still running after %s s: cancelled; its unsettled messages "
-                "are delivered again once their lease runs out",
-                self._stop_timeout,
-            )
-            task.cancel()
-            await asyncio.wait({task})
+        await asyncio.wait({task})
         self._settle(task)
         logger.info("Outbox dispatcher stopped")
 
@@ -131,23 +147,48 @@ class OutboxDispatcher:
                 # A full batch may have left more due messages behind: no pause.
                 continue
             try:
-                async with asyncio.timeout(self._poll_interval):
+                async with asyncio.timeout(self.next_pause):
                     await wakeup.wait()
             except TimeoutError:
                 pass
 
+    @property
+    def next_pause(self) -> float:
+        """Seconds until the next pass: the poll interval, doubled per failure in a row."""
+        if not self._failures_in_a_row:
+            return self._poll_interval
+        # The exponent is capped so the float never overflows during a long outage.
+        doubled = self._poll_interval * 2.0 ** min(self._failures_in_a_row, 30)
+        return min(doubled, self._max_backoff)
+
     async def _deliver_once(self) -> int:
         try:
-            return await self._deliver.execute(should_stop=lambda: self._stopping)
+            delivered = await self._deliver.execute(should_stop=lambda: self._stopping)
         except DependencyUnavailable as error:
-            logger.warning(
-                "Outbox delivery pass failed (%s); retrying in %s s",
-                error.detail,
-                self._poll_interval,
-            )
+            self._failed(error.detail)
         except Exception:
-            logger.exception("Outbox delivery pass failed; retrying in %s s", self._poll_interval)
+            self._failures_in_a_row += 1
+            logger.exception("Outbox delivery pass failed; retrying in %s s", self.next_pause)
+        else:
+            if self._failures_in_a_row:
+                logger.info(
+                    "Outbox delivery recovered after %s failed pass(es)", self._failures_in_a_row
+                )
+                self._failures_in_a_row = 0
+            return delivered
         return 0
+
+    def _failed(self, detail: str) -> None:
+        self._failures_in_a_row += 1
+        if self._failures_in_a_row == 1:
+            logger.warning(
+                "Outbox delivery is failing (%s); retrying with a growing pause, up to %s s, "
+                "and logging again once it recovers",
+                detail,
+                self._max_backoff,
+            )
+        else:
+            logger.debug("Outbox delivery still failing (%s)", detail)
 
     async def _purge_once(self) -> None:
         try:

@@ -41,6 +41,7 @@ TrustedNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 SmtpSecurity = Literal["starttls", "tls", "none"]
+EmailBackend = Literal["smtp", "log"]
 
 
 class SettingsError(Exception):
@@ -71,6 +72,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_password: str | None = None
     smtp_sender: str | None = None
     smtp_security: SmtpSecurity = "starttls"
+    # None: SMTP when SMTP_HOST is set, else the log. Production must choose the log
+    # explicitly (see entrypoints.guard_rails).
+    email_backend: EmailBackend | None = None
     outbox_dispatcher_in_process: bool = True
     outbox_retention_days: int = 7
     max_body_size: int = 1_048_576
@@ -81,10 +85,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     log_level: str = "INFO"
     log_format: LogFormat = "console"
+    shutdown_timeout_seconds: int = 20
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def sends_email(self) -> bool:
+        """Whether e-mails go to an SMTP server (else they are written to the log)."""
+        return self.email_backend != "log" and self.smtp_host is not None
 
     @property
     def uses_sqlite(self) -> bool:
@@ -279,6 +289,13 @@ def _development_secret(secret_file: Path) -> str:
     return key
 
 
+def _email_backend(reader: _Reader) -> EmailBackend | None:
+    backend = reader.choice("EMAIL_BACKEND", ("smtp", "log"), upper=False)
+    if backend == "smtp" and reader.text("SMTP_HOST") is None:
+        raise SettingsError("EMAIL_BACKEND=smtp needs SMTP_HOST")
+    return "smtp" if backend == "smtp" else "log" if backend == "log" else None
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     env_file: str | Path | None = ".env",
@@ -330,6 +347,9 @@ def load_settings(
         ),
         "log_level": reader.choice("LOG_LEVEL", LOG_LEVELS, upper=True),
         "log_format": reader.choice("LOG_FORMAT", ("console", "json"), upper=False),
+        "shutdown_timeout_seconds": reader.integer(
+            "SHUTDOWN_TIMEOUT_SECONDS", minimum=1, maximum=3600
+        ),
     }
     return Settings(
         database_url=_database_url(reader),
@@ -342,6 +362,7 @@ def load_settings(
         smtp_user=reader.text("SMTP_USER"),
         smtp_password=reader.text("SMTP_PASSWORD"),
         smtp_sender=reader.text("SMTP_SENDER"),
+        email_backend=_email_backend(reader),
         trusted_proxies=_trusted_proxies(reader),
         # What is not given keeps the field's default, stated once, on Settings.
         **{name: value for name, value in given.items() if value is not None},

@@ -11,6 +11,7 @@ import gc
 from litestar import Litestar
 
 from entrypoints.bootstrap import build_container
+from entrypoints.guard_rails import refuse_unsafe_production
 from entrypoints.http.app import create_app
 from entrypoints.logs import configure_logging
 from entrypoints.settings import load_settings
@@ -18,6 +19,7 @@ from entrypoints.settings import load_settings
 
 def create_app_from_environment() -> Litestar:
     settings = load_settings()
+    refuse_unsafe_production(settings)
     configure_logging(settings)
     app = create_app(build_container(settings))
     # The ~100,000 objects built so far (routes, schemas, SQL metadata) live as long as

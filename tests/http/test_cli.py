@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ from typing import Any
 import pytest
 from litestar import Litestar
 
+from adapters.sql import migrate
 from entrypoints import cli
 from entrypoints.demo import demo_products
 from entrypoints.http.protocol import GuardedHttpToolsProtocol
+from entrypoints.version import VERSION
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.http.conftest import TEST_SECRET_KEY
 
@@ -184,3 +187,119 @@ def test_the_asgi_factory_builds_the_app_from_the_environment(
         monkeypatch.setenv(name, value)
 
     assert isinstance(create_app_from_environment(), Litestar)
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"], environ={})
+
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"storefront {VERSION}\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (["serve"], ["(default: 127.0.0.1)", "(default: 8000)", "(default: 1)"]),
+        (["seed-demo"], ["(default: 200)", "(default: 12)"]),
+        (["db", "upgrade"], ["(default: head)"]),
+    ],
+)
+def test_help_shows_the_defaults(
+    command: list[str], shown: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main([*command, "--help"], environ={})
+
+    text = " ".join(capsys.readouterr().out.split())
+    for default in shown:
+        assert default in text
+    assert "(default: None)" not in text
+
+
+def test_db_history_lists_the_migrations_and_marks_the_current_one(
+    migrated_sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = cli.main(["db", "history"], environ={**ENV, "DATABASE_URL": migrated_sqlite_url})
+
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert "(head)" in lines[0]
+    assert "(current)" in lines[0]
+    assert lines[-1].startswith("<base> -> 0001")
+
+
+def test_db_revision_autogenerates_the_next_numbered_migration_from_the_models(
+    migrated_sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environ = {**ENV, "DATABASE_URL": migrated_sqlite_url}
+    heads = migrate.head_revisions()
+    directory = tmp_path / "versions"
+
+    status = cli.main(
+        ["db", "revision", "-m", "add a thing", "--directory", str(directory)], environ=environ
+    )
+
+    assert status == 0
+    (script,) = directory.glob("*.py")
+    number = int(max(heads)) + 1
+    assert script.name == f"{number:04d}_add_a_thing.py"
+    text = script.read_text()
+    assert f"revision: str = '{number:04d}'" in text
+    assert f"down_revision: str | None = '{max(heads)}'" in text
+    # The database matches the models: autogenerate found nothing to change.
+    assert "op." not in text
+    assert str(script) in capsys.readouterr().out
+
+
+def test_db_revision_on_an_outdated_database_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = cli.main(
+        ["db", "revision", "-m", "x", "--directory", str(tmp_path / "v")],
+        environ=sqlite_env(tmp_path),
+    )
+
+    assert status == 1
+    assert "db revision failed" in one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_serve_refuses_a_port_out_of_range_in_one_line(
+    port: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("uvicorn.run", lambda *_, **__: pytest.fail("must not start"))
+
+    status = cli.main(["serve", "--port", port], environ=sqlite_env(tmp_path))
+
+    assert status == 2
+    assert "--port" in one_error_line(capsys.readouterr().err)
+
+
+def test_serve_on_a_port_already_taken_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("uvicorn.run", lambda *_, **__: pytest.fail("must not start"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        status = cli.main(["serve", "--port", str(port)], environ=sqlite_env(tmp_path))
+
+    assert status == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert f"127.0.0.1:{port}" in line
+    assert "in use" in line
+
+
+def test_serve_bounds_the_graceful_stop_by_the_shutdown_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr("uvicorn.run", lambda _app, **options: calls.append(options))
+
+    cli.main(["serve"], environ=sqlite_env(tmp_path, SHUTDOWN_TIMEOUT_SECONDS="10"))
+
+    ((options),) = calls
+    assert 0 < options["timeout_graceful_shutdown"] < 10

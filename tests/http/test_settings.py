@@ -36,6 +36,8 @@ def test_defaults_follow_the_contract(tmp_path: Path) -> None:
     assert settings.trusted_proxies == ()
     assert settings.redis_url is None
     assert (settings.log_level, settings.log_format) == ("INFO", "console")
+    assert settings.shutdown_timeout_seconds == 20
+    assert settings.email_backend is None
 
 
 def test_the_environment_wins_over_the_env_file(tmp_path: Path) -> None:
@@ -94,6 +96,9 @@ def test_a_malformed_env_file_line_is_reported(tmp_path: Path) -> None:
         ("SMTP_SECURITY", "ssl3"),
         ("OUTBOX_RETENTION_DAYS", "0"),
         ("REQUEST_READ_TIMEOUT_SECONDS", "0"),
+        ("EMAIL_BACKEND", "pigeon"),
+        ("EMAIL_BACKEND", "smtp"),  # without SMTP_HOST
+        ("SHUTDOWN_TIMEOUT_SECONDS", "0"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_setting(tmp_path: Path, name: str, value: str) -> None:
@@ -162,3 +167,11 @@ def test_secrets_stay_out_of_the_representation(tmp_path: Path) -> None:
 
     assert KEY not in repr(settings)
     assert "hunter2" not in repr(settings)
+
+
+def test_email_goes_to_smtp_when_a_host_is_set_unless_the_log_is_chosen(tmp_path: Path) -> None:
+    smtp = {"SECRET_KEY": KEY, "SMTP_HOST": "mail.example.com"}
+
+    assert load(smtp, tmp_path).sends_email
+    assert not load({**smtp, "EMAIL_BACKEND": "log"}, tmp_path).sends_email
+    assert not load({"SECRET_KEY": KEY}, tmp_path).sends_email

@@ -152,6 +152,60 @@ async def test_a_failing_pass_is_logged_and_tried_again_without_ending_the_loop(
 
 
 @in_memory
+async def test_an_outage_doubles_the_pause_up_to_a_cap_and_is_logged_once_each_way(
+    store: Store, mail_server: MailServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    outage = 6
+    pauses: list[float] = []
+
+    def down_then_up() -> UnitOfWork:
+        if len(pauses) < outage:
+            pauses.append(running.next_pause)
+            raise DependencyUnavailable("database is down")
+        return store.uow()
+
+    deliver = DeliverOutbox(down_then_up, mail_server.mailer(), store.clock)
+    running = OutboxDispatcher(
+        deliver, PurgeOutbox(store.uow, store.clock), poll_interval=0.005, max_backoff=0.04
+    )
+    await record(store, registered(1))
+
+    with caplog.at_level(logging.INFO, logger="entrypoints.outbox_dispatcher"):
+        await running.start()
+        try:
+            await mail_server.wait_for(1)
+        finally:
+            await running.stop()
+
+    # The pause in force when each failing pass began: doubling, then capped.
+    assert pauses == [0.005, 0.01, 0.02, 0.04, 0.04, 0.04]
+    assert running.next_pause == 0.005
+    failing = [r for r in caplog.records if "failing" in r.getMessage()]
+    recovered = [r for r in caplog.records if "recovered" in r.getMessage()]
+    assert [r.levelname for r in failing] == ["WARNING"]
+    assert "database is down" in failing[0].getMessage()
+    assert len(recovered) == 1
+    assert f"{outage} failed" in recovered[0].getMessage()
+
+
+@in_memory
+async def test_a_stop_requested_by_a_signal_cancels_a_pass_that_outlives_the_stop_timeout(
+    store: Store, mail_server: MailServer
+) -> None:
+    held = HeldMailer(mail_server.mailer())
+    running = dispatcher(store, held, stop_timeout=0.05)
+    await record(store, registered(1))
+    worker = asyncio.create_task(running.run_until_stopped())
+    await held.entered.wait()
+
+    running.request_stop()  # what `storefront worker` does on SIGTERM
+
+    async with asyncio.timeout(5):
+        await worker
+    assert mail_server.messages() == []
+
+
+@in_memory
 async def test_delivered_messages_past_retention_are_purged_when_the_dispatcher_starts(
     store: Store, mail_server: MailServer
 ) -> None:
