@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import email.policy
-import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -30,18 +29,11 @@ from adapters.sql.tables import outbox
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.notifications import DeliverOutbox, RetryPolicy
 from application.ports import Clock, Mailer, UnitOfWork
+from tests.processes import free_port
 from tests.unit.doubles import SteppingClock
 
 SENDER = "shop@storefront.test"
 MESSAGE_DOMAIN = "storefront.test"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now (the kernel picked it, then let go)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
