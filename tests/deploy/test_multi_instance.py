@@ -333,5 +333,5 @@ def test_a_rolling_restart_under_load_fails_no_request(stack: Stack) -> None:
         f"\nmulti-instance rolling restart: {total} requests, {dict(outcomes)}, "
         f"{len(failures)} failed; {'; '.join(timings)}"
     )
-    assert failures == []
+    assert failures == [], (stack.root / "nginx.log").read_text()[-3000:]
     assert total > 50
