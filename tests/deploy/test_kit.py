@@ -166,6 +166,16 @@ def test_every_variable_in_env_example_is_a_setting_or_used_by_compose(
     assert names <= real_settings | kit.interpolated_variables()
 
 
+def test_the_health_check_host_is_allowed_by_env_example() -> None:
+    probe = " ".join(
+        args for instruction, args in kit.dockerfile_instructions() if instruction == "HEALTHCHECK"
+    )
+    allowed = kit.env_example()["ALLOWED_HOSTS"].split(",")
+
+    assert "http://127.0.0.1:8000/" in probe
+    assert "127.0.0.1" in allowed
+
+
 def test_nginx_conf_forwards_the_client_bounds_slow_clients_and_retries_elsewhere() -> None:
     text = kit.NGINX_CONF.read_text()
 
