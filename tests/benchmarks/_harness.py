@@ -1,4 +1,8 @@
-"""What the benchmark scripts (growth, profile) share: Storefront running for a block, wrk's req/s.
+"""What the benchmark scripts share: the harness folder, Storefront running, wrk's req/s.
+
+``harness_folder()`` is the shared benchmark harness named by ``BENCH_HARNESS`` (the
+folder holding its ``run`` script); the scripts that drive it exit with a message when
+it is unset or wrong, rather than guess a path on one machine.
 
 ``running_storefront(env)`` starts tests/benchmarks/start on a free port in a process
 group of its own, waits until /health answers (exits with a message if it never does),
@@ -26,6 +30,17 @@ HERE = Path(__file__).resolve().parent
 STARTUP_SECONDS = 60.0
 STOP_SECONDS = 15.0
 _REQUESTS_PER_SECOND = re.compile(r"Requests/sec:\s+([\d.]+)")
+
+
+def harness_folder() -> Path:
+    """The benchmark harness folder from ``BENCH_HARNESS``, or exit saying how to set it."""
+    folder = os.environ.get("BENCH_HARNESS", "")
+    if not folder:
+        sys.exit("BENCH_HARNESS is not set: name the benchmark harness folder (the one with `run`)")
+    path = Path(folder).expanduser().resolve()
+    if not (path / "run").is_file():
+        sys.exit(f"BENCH_HARNESS={folder} has no `run` script: is it the harness folder?")
+    return path
 
 
 def free_port() -> int:
