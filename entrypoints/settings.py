@@ -13,7 +13,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -317,7 +317,8 @@ def load_settings(
         raise SettingsError(
             f"Invalid PREVIOUS_SECRET_KEYS: each key must be at least {SECRET_MIN_BYTES} bytes long"
         )
-    given = {
+    # Each value is checked by its reader; Settings' constructor gives each its type.
+    given: dict[str, Any] = {
         "environment": environment,
         "database_pool_size": reader.integer("DATABASE_POOL_SIZE", minimum=1, maximum=1000),
         "database_max_overflow": reader.integer("DATABASE_MAX_OVERFLOW", minimum=0, maximum=1000),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Literal
 
 import sqlalchemy.exc as sa_exc
 
@@ -60,7 +61,9 @@ class _Translated:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:
+        # Literal[False], not bool: type checkers then know the block never swallows an
+        # exception, so code after a `with database_failures:` that returns is reachable.
         if isinstance(exc, Exception) and (unavailable := unavailable_from(exc)) is not None:
             raise unavailable from exc
         return False

@@ -89,7 +89,8 @@ async def test_naive_times_are_refused(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         with pytest.raises(sa.exc.StatementError):
             await connection.execute(
-                sa.select(users.c.id).where(users.c.created_at < datetime(2026, 1, 1))
+                # Naive on purpose: the column type must refuse it.
+                sa.select(users.c.id).where(users.c.created_at < datetime(2026, 1, 1))  # noqa: DTZ001
             )
 
 

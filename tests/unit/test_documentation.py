@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SKIPPED_FOLDERS = {".git", ".venv", ".tox", "build", "dist", "__pycache__"}
@@ -93,3 +96,34 @@ def test_no_tracked_file_names_a_path_of_one_machine() -> None:
             if _MACHINE_PATHS.search(line):
                 offenders.append(f"{path.relative_to(REPOSITORY)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def _quick_start_commands() -> list[str]:
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_readme_installs_and_tests_in_two_pinned_commands_ci_runs_verbatim() -> None:
+    commands = _quick_start_commands()
+
+    assert len(commands) == 2, commands
+    assert all("-c constraints.txt" in command for command in commands)
+    assert commands[1] in (REPOSITORY / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_every_declared_dependency_is_pinned_in_the_constraints_file() -> None:
+    project = tomllib.loads((REPOSITORY / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = [
+        *project["project"]["dependencies"],
+        *(item for extra in project["project"]["optional-dependencies"].values() for item in extra),
+    ]
+    pinned = {
+        canonicalize_name(line.split("==", 1)[0])
+        for line in (REPOSITORY / "constraints.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    names = {canonicalize_name(Requirement(item).name) for item in declared} - {"storefront"}
+
+    assert names - pinned == set(), "refresh constraints.txt (docs/CONTRIBUTING.md)"
