@@ -20,7 +20,7 @@ import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from application.ports import DependencyUnavailable
 from application.users import CreateSuperuserCommand
@@ -203,7 +203,11 @@ def _serve(settings: Settings, host: str, port: int, workers: int, access_log: b
         workers=workers,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         # httptools with the read deadline and head limits uvicorn lacks (protocol.py).
-        http=functools.partial(GuardedHttpToolsProtocol, limits=limits),
+        # uvicorn only calls `http` to make a protocol, so a partial serves as the class
+        # its signature names.
+        http=cast(
+            "type[asyncio.Protocol]", functools.partial(GuardedHttpToolsProtocol, limits=limits)
+        ),
         # No route uses WebSockets: their protocol (and its own limits) is not offered.
         ws="none",
         # Logging is configured by configure_logging; X-Forwarded-For is trusted only from
@@ -214,7 +218,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int, access_log: b
         server_header=False,
         # In-flight requests get this long after SIGTERM, then are cancelled (a client
         # stalled half-way through its body included): the stop is bounded.
-        timeout_graceful_shutdown=drain_seconds(settings.shutdown_timeout_seconds),
+        # uvicorn annotates it `int` but hands it to asyncio as a timeout, where a fraction
+        # of a second is kept.
+        timeout_graceful_shutdown=cast("int", drain_seconds(settings.shutdown_timeout_seconds)),
     )
     return 0
 

@@ -23,6 +23,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING
 
 import msgspec
+from litestar.enums import ScopeType
 
 from entrypoints.http.cors import PreflightPolicy
 from entrypoints.http.problems import HEAD_REQUEST, PROBLEM_MEDIA_TYPE, allow_value
@@ -104,7 +105,7 @@ class RequestContextMiddleware:
         self.preflights = preflights or PreflightPolicy(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         started = perf_counter()
