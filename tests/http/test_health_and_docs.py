@@ -20,7 +20,11 @@ LOCAL_ASSETS = [
     "/static/docs/swagger-ui.css",
     "/static/docs/redoc.standalone.js",
     "/static/docs/favicon-32x32.png",
+    "/static/docs/redoc-logo.svg",
 ]
+# What a browser would fetch from elsewhere: a CDN, or web fonts.
+UNCOMPRESSED = {"Accept-Encoding": "identity"}
+REMOTE_LOAD = re.compile(rb"https?://[\w.-]*(?:cdn|fonts\.googleapis|fonts\.gstatic)[\w.-]*/")
 
 
 async def test_liveness_reports_the_version(memory_api: Api) -> None:
@@ -79,6 +83,40 @@ async def test_documentation_assets_are_served_by_storefront(memory_api: Api, as
 
 async def test_an_unknown_asset_is_not_found(memory_api: Api) -> None:
     assert_problem(await memory_api.http.get("/static/docs/nothing.js"), 404)
+
+
+@pytest.mark.parametrize("asset", LOCAL_ASSETS)
+async def test_no_documentation_asset_fetches_anything_from_a_cdn(
+    memory_api: Api, asset: str
+) -> None:
+    response = await memory_api.http.get(asset)
+
+    assert REMOTE_LOAD.search(response.content) is None
+
+
+async def test_redoc_shows_its_logo_from_storefront(memory_api: Api) -> None:
+    script = await memory_api.http.get("/static/docs/redoc.standalone.js", headers=UNCOMPRESSED)
+    logo = await memory_api.http.get("/static/docs/redoc-logo.svg")
+
+    assert b'"/static/docs/redoc-logo.svg"' in script.content
+    assert int(script.headers["content-length"]) == len(script.content)
+    assert logo.status_code == 200
+    assert logo.headers["content-type"].startswith("image/svg")
+
+
+async def test_documentation_assets_answer_head(memory_api: Api) -> None:
+    full = await memory_api.http.get("/static/docs/redoc.standalone.js", headers=UNCOMPRESSED)
+    head = await memory_api.http.head("/static/docs/redoc.standalone.js", headers=UNCOMPRESSED)
+
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == full.headers["content-length"]
+
+
+async def test_files_of_the_bundles_the_pages_do_not_use_are_not_served(memory_api: Api) -> None:
+    # The bundles' demo pages load a remote example document.
+    assert_problem(await memory_api.http.get("/static/docs/index.html"), 404)
+    assert_problem(await memory_api.http.get("/static/docs/vendor/index.html"), 404)
 
 
 async def test_the_openapi_document_is_openapi_3_1(memory_api: Api) -> None:
