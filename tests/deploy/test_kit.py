@@ -72,6 +72,16 @@ def test_the_image_is_built_in_stages_onto_a_slim_base() -> None:
     assert not any(i == "RUN" and "pip install" in args for i, args in final)
 
 
+def test_the_image_installs_the_pinned_versions_the_tests_ran_against() -> None:
+    instructions = kit.dockerfile_instructions()
+    copied = {word for i, args in instructions if i == "COPY" for word in args.split()}
+    installs = [args for i, args in instructions if i == "RUN" and "pip install" in args]
+
+    assert "constraints.txt" in copied
+    assert installs
+    assert all("-c constraints.txt" in args for args in installs)
+
+
 def test_the_image_copies_every_package_the_distribution_installs() -> None:
     packages = tomllib.loads(PYPROJECT.read_text())["tool"]["setuptools"]["packages"]
     copied = {args.split()[0] for i, args in kit.dockerfile_instructions() if i == "COPY"}

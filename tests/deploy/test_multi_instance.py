@@ -319,12 +319,16 @@ def test_a_rolling_restart_under_load_fails_no_request(stack: Stack) -> None:
     with ThreadPoolExecutor(4) as load:
         running = [load.submit(keep_busy, worker) for worker in range(4)]
         time.sleep(0.5)
-        for port in list(stack.instances):
-            took = stop(stack.instances[port], limit=30)
-            timings.append(f"{port}: stopped in {took:.2f} s")
-            stack.start_instance(port)
-            time.sleep(NGINX_FAIL_TIMEOUT + 0.5)
-        restarting.clear()
+        try:
+            for port in list(stack.instances):
+                took = stop(stack.instances[port], limit=30)
+                timings.append(f"{port}: stopped in {took:.2f} s")
+                stack.start_instance(port)
+                time.sleep(NGINX_FAIL_TIMEOUT + 0.5)
+        finally:
+            # A failed restart step must still release the load threads, or the
+            # executor waits for them forever and the suite hangs.
+            restarting.clear()
         for future in running:
             future.result()
 
