@@ -23,6 +23,7 @@ from domain.errors import (
     NotFound,
     PermissionDenied,
     PreconditionFailed,
+    RefreshTokenReused,
     TooManyAttempts,
 )
 from domain.events import UserRegistered
@@ -258,7 +259,9 @@ class RefreshSession:
             ):
                 await uow.refresh_tokens.revoke_family(stored.family_id, now)
                 await uow.commit()
-                raise InvalidCredentials("Refresh token already used; the session is revoked")
+                raise RefreshTokenReused(
+                    "Refresh token already used; the session is revoked", stored.user_id
+                )
             user = await uow.users.get(stored.user_id)
             # A token issued before a bump of the token version (new password,
             # deactivation, change of rank, logout everywhere) never works again, even

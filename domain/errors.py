@@ -40,6 +40,14 @@ class InvalidCredentials(DomainError):
     """Wrong e-mail or password, or a token that is not (or no longer) valid."""
 
 
+class RefreshTokenReused(InvalidCredentials):
+    """A spent refresh token was presented again: it was copied, and its login is revoked."""
+
+    def __init__(self, detail: str, user_id: int) -> None:
+        super().__init__(detail)
+        self.user_id = user_id
+
+
 class PermissionDenied(DomainError):
     """The caller is known but may not do this."""
 

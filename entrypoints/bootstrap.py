@@ -9,7 +9,7 @@ in-memory adapters through :func:`build_memory_container`, so both go through
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from adapters.clock import SystemClock
 from adapters.login_throttle import MemoryLoginThrottle, RedisLoginThrottle
 from adapters.mail import LogMailer, SmtpMailer
 from adapters.passwords import Argon2PasswordHasher
+from adapters.redis_health import RedisPing
 from adapters.sql.catalogue_loader import SqlCatalogueLoader
 from adapters.tokens import JwtTokenService
 from application.auth import (
@@ -75,6 +76,8 @@ REFRESH_TOKEN_PURGE_SECONDS = 3600.0
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 """Raises ``DependencyUnavailable`` when a backing service is down."""
+ReadinessChecks = Mapping[str, ReadinessCheck]
+"""The checks ``/health/ready`` runs, by the name it reports (``database``, ``redis``)."""
 Closer = Callable[[], Awaitable[None]]
 
 
@@ -92,7 +95,7 @@ class Container:
     clock: Clock
     uow: UnitOfWorkFactory
     engine: AsyncEngine | None
-    readiness: ReadinessCheck
+    readiness: ReadinessChecks
 
     register_user: RegisterUser
     log_in: LogIn
@@ -166,7 +169,7 @@ def _wire(
     throttle: LoginThrottle,
     mailer: Mailer,
     engine: AsyncEngine | None,
-    readiness: ReadinessCheck,
+    readiness: ReadinessChecks,
     closers: tuple[Closer, ...],
 ) -> Container:
     refresh_ttl = timedelta(days=settings.refresh_token_expire_days)
@@ -279,6 +282,16 @@ def _throttle(settings: Settings, clock: Clock) -> tuple[LoginThrottle, tuple[Cl
     return memory_throttle, ()
 
 
+def _readiness(
+    settings: Settings, database: ReadinessCheck
+) -> tuple[ReadinessChecks, tuple[Closer, ...]]:
+    """The database check, and Redis's when ``REDIS_URL`` is set."""
+    if not settings.redis_url:
+        return {"database": database}, ()
+    redis = RedisPing(settings.redis_url)
+    return {"database": database, "redis": redis}, (redis.close,)
+
+
 def _closer_for_hasher(hasher: PasswordHasher) -> tuple[Closer, ...]:
     close = getattr(hasher, "close", None)
     if close is None:
@@ -318,6 +331,7 @@ def build_container(settings: Settings, *, hasher: PasswordHasher | None = None)
     async def database_ready() -> None:
         await ping(engine)
 
+    readiness, readiness_closers = _readiness(settings, database_ready)
     return _wire(
         settings,
         uow=unit_of_work,
@@ -327,8 +341,13 @@ def build_container(settings: Settings, *, hasher: PasswordHasher | None = None)
         throttle=throttle,
         mailer=_mailer(settings),
         engine=engine,
-        readiness=database_ready,
-        closers=(*throttle_closers, *_closer_for_hasher(hasher), engine.dispose),
+        readiness=readiness,
+        closers=(
+            *throttle_closers,
+            *readiness_closers,
+            *_closer_for_hasher(hasher),
+            engine.dispose,
+        ),
     )
 
 
@@ -350,6 +369,7 @@ def build_memory_container(
     clock = clock or SystemClock()
     hasher = hasher or Argon2PasswordHasher()
     throttle, throttle_closers = _throttle(settings, clock)
+    readiness, readiness_closers = _readiness(settings, _always_ready)
 
     def unit_of_work() -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(memory, clock=clock)
@@ -363,6 +383,6 @@ def build_memory_container(
         throttle=throttle,
         mailer=_mailer(settings),
         engine=None,
-        readiness=_always_ready,
-        closers=(*throttle_closers, *_closer_for_hasher(hasher)),
+        readiness=readiness,
+        closers=(*throttle_closers, *readiness_closers, *_closer_for_hasher(hasher)),
     )

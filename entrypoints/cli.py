@@ -82,7 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="worker processes")
     serve.add_argument(
-        "--access-log", action="store_true", help="log every request (off by default)"
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="log every request (default: the ACCESS_LOG setting, on unless set to false)",
     )
 
     db = command("db", "database migrations on DATABASE_URL")
@@ -182,7 +185,7 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 # --- serve ----------------------------------------------------------------------------------
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int, access_log: bool) -> int:
+def _serve(settings: Settings, host: str, port: int, workers: int, access_log: bool | None) -> int:
     import uvicorn
 
     from entrypoints.http.protocol import GuardedHttpToolsProtocol, ProtocolLimits
@@ -193,6 +196,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int, access_log: b
         raise CommandError(f"--port must be from 1 to {MAX_PORT}, got {port}", EXIT_USAGE)
     check_production_start(settings, workers=workers)
     _check_port_is_free(host, port)
+    if access_log is not None:
+        # Every worker reads its settings from the environment it inherits.
+        os.environ["ACCESS_LOG"] = "true" if access_log else "false"
     _prepare_database_in_child(settings)
     limits = ProtocolLimits(read_timeout_seconds=settings.request_read_timeout_seconds)
     uvicorn.run(
@@ -212,8 +218,10 @@ def _serve(settings: Settings, host: str, port: int, workers: int, access_log: b
         ws="none",
         # Logging is configured by configure_logging; X-Forwarded-For is trusted only from
         # TRUSTED_PROXIES, by the application itself.
+        # The application writes its own access log (storefront.access), with the route,
+        # the real client address and the user.
         log_config=None,
-        access_log=access_log,
+        access_log=False,
         proxy_headers=False,
         server_header=False,
         # In-flight requests get this long after SIGTERM, then are cancelled (a client

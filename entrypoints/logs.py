@@ -17,10 +17,11 @@ CONSOLE_FORMAT = "%(asctime)s %(levelname)-8s %(name)s [%(request_id)s] %(messag
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds the current request's id (or ``-``) to every record."""
+    """Adds the current request's id (or ``-``) to every record that does not carry one."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get() or "-"
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get() or "-"
         return True
 
 
@@ -35,6 +36,11 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None),
         }
+        # Structured records (the access log, security events) give their fields as
+        # ``extra={"fields": {...}}``: keys of the object, not text in the message.
+        fields = getattr(record, "fields", None)
+        if fields:
+            entry.update(fields)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -44,7 +50,8 @@ def configure_logging(settings: Settings) -> None:
     """Send every logger to stderr in the configured format.
 
     uvicorn runs with ``log_config=None``: its loggers add no handlers of their own and
-    reach this one (its access log only when ``--access-log`` asks for it).
+    reach this one. uvicorn's access log stays off: the application writes its own
+    (``storefront.access``, see ``entrypoints.http.exchanges``).
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())

@@ -86,6 +86,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     log_format: LogFormat = "console"
     shutdown_timeout_seconds: int = 20
+    access_log: bool = True
 
     @property
     def is_production(self) -> bool:
@@ -351,6 +352,7 @@ def load_settings(
         "shutdown_timeout_seconds": reader.integer(
             "SHUTDOWN_TIMEOUT_SECONDS", minimum=1, maximum=3600
         ),
+        "access_log": reader.boolean("ACCESS_LOG"),
     }
     return Settings(
         database_url=_database_url(reader),

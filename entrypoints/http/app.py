@@ -20,6 +20,7 @@ from entrypoints.http.controllers.products import ProductController
 from entrypoints.http.controllers.users import ProfileController, UserAdminController
 from entrypoints.http.cors import PreflightPolicy
 from entrypoints.http.docs import DOCS_HANDLERS, OPENAPI_JSON, OPENAPI_PATH, docs_assets_router
+from entrypoints.http.exchanges import AccessLog, ExchangeObserver, ExchangeSink
 from entrypoints.http.inputs import edge_inputs
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.request_context import (
@@ -161,4 +162,14 @@ def create_app(container: Container) -> Litestar:
         allow_by_options_handler(app.routes),
         PreflightPolicy(app.cors_config),
     )
+    sinks = _exchange_sinks(settings)
+    if sinks:
+        app.asgi_handler = ExchangeObserver(app.asgi_handler, sinks)
     return app
+
+
+def _exchange_sinks(settings: Settings) -> list[ExchangeSink]:
+    sinks: list[ExchangeSink] = []
+    if settings.access_log:
+        sinks.append(AccessLog(settings.trusted_proxies))
+    return sinks

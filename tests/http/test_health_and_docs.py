@@ -12,7 +12,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from application.ports import DependencyUnavailable
 from entrypoints.version import VERSION
-from tests.http.conftest import Api, assert_problem, http_client
+from tests.http.conftest import Api, assert_problem, http_client, make_settings
 
 LOCAL_ASSETS = [
     "/static/docs/swagger-ui-bundle.js",
@@ -45,7 +45,11 @@ async def test_readiness_fails_with_the_failing_check(app_for: Callable[..., Any
     async def database_down() -> None:
         raise DependencyUnavailable("Database unavailable", retry_after_seconds=5)
 
-    app = app_for(tweak=lambda container: dataclasses.replace(container, readiness=database_down))
+    app = app_for(
+        tweak=lambda container: dataclasses.replace(
+            container, readiness={"database": database_down}
+        )
+    )
 
     async with http_client(app) as http:
         response = await http.get("/health/ready")
@@ -53,6 +57,30 @@ async def test_readiness_fails_with_the_failing_check(app_for: Callable[..., Any
     body = assert_problem(response, 503)
     assert response.headers["retry-after"] == "5"
     assert body["checks"] == {"database": "unavailable"}
+
+
+@pytest.mark.redis
+async def test_readiness_checks_redis_when_it_is_configured(
+    app_for: Callable[..., Any], redis_url: str
+) -> None:
+    async with http_client(app_for(settings=make_settings(REDIS_URL=redis_url))) as http:
+        response = await http.get("/health/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+
+
+async def test_readiness_fails_while_redis_is_unreachable(app_for: Callable[..., Any]) -> None:
+    # Nothing listens on port 1: the connection is refused at once.
+    app = app_for(settings=make_settings(REDIS_URL="redis://127.0.0.1:1/0"))
+
+    async with http_client(app) as http:
+        response = await http.get("/health/ready")
+
+    body = assert_problem(response, 503)
+    assert body["checks"] == {"database": "ok", "redis": "unavailable"}
+    assert "redis" in body["detail"]
+    assert int(response.headers["retry-after"]) >= 1
 
 
 async def test_probes_need_no_token(memory_api: Api) -> None:

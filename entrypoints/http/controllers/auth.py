@@ -15,8 +15,15 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import JSONBody
 
 from application.auth import LogInCommand, LogOutCommand, RefreshCommand, RegisterCommand, TokenPair
+from domain.errors import (
+    InvalidCredentials,
+    PermissionDenied,
+    RefreshTokenReused,
+    TooManyAttempts,
+)
 from domain.users import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH
 from entrypoints.bootstrap import Container
+from entrypoints.http import security_events
 from entrypoints.http.content_types import UnsupportedMediaType, is_json, strict_json_body
 from entrypoints.http.inputs import convert_fields, decode_body
 from entrypoints.http.problems import problem_responses
@@ -155,13 +162,20 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], container: NamedDependency[Container]
     ) -> Response[TokenResponse]:
         email, password = await _credentials(request)
-        pair = await container.log_in.execute(
-            LogInCommand(
-                email=email,
-                password=password,
-                client_address=client_address(request.scope, container.settings.trusted_proxies),
+        client = client_address(request.scope, container.settings.trusted_proxies)
+        try:
+            pair = await container.log_in.execute(
+                LogInCommand(email=email, password=password, client_address=client)
             )
-        )
+        except InvalidCredentials:
+            security_events.login_failed(email, client)
+            raise
+        except TooManyAttempts as throttled:
+            security_events.login_throttled(email, client, throttled.retry_after_seconds)
+            raise
+        except PermissionDenied:
+            security_events.login_inactive(email, client)
+            raise
         return _token_response(pair)
 
     @post(
@@ -176,11 +190,19 @@ class AuthController(Controller):
         responses=problem_responses(401, 422),
     )
     async def refresh(
-        self, data: JSONBody[RefreshRequest], container: NamedDependency[Container]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[RefreshRequest],
+        container: NamedDependency[Container],
     ) -> Response[TokenResponse]:
-        pair = await container.refresh_session.execute(
-            RefreshCommand(refresh_token=data.refresh_token)
-        )
+        try:
+            pair = await container.refresh_session.execute(
+                RefreshCommand(refresh_token=data.refresh_token)
+            )
+        except RefreshTokenReused as reused:
+            client = client_address(request.scope, container.settings.trusted_proxies)
+            security_events.refresh_token_reused(reused.user_id, client)
+            raise
         return _token_response(pair)
 
     @post(

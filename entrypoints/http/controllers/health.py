@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Controller, Request, Response, get
@@ -15,11 +16,10 @@ from entrypoints.http.security import PUBLIC, PUBLIC_SECURITY
 from entrypoints.version import VERSION
 
 _HEALTH = Health(status="ok", version=VERSION)
-_READY = Readiness(status="ok", checks={"database": "ok"})
 
 
 class HealthController(Controller):
-    """``/health`` touches nothing; ``/health/ready`` checks the database."""
+    """``/health`` touches nothing; ``/health/ready`` checks the database (and Redis, if used)."""
 
     path = "/health"
     tags = ["health"]
@@ -39,14 +39,25 @@ class HealthController(Controller):
     async def ready(
         self, request: Request[Any, Any, Any], container: NamedDependency[Container]
     ) -> Response[Readiness]:
-        try:
-            await container.readiness()
-        except DependencyUnavailable as exc:
-            return problem_response(
-                request,
-                503,
-                f"The database is unavailable: {exc.detail}",
-                headers={"Retry-After": str(max(1, exc.retry_after_seconds))},
-                checks={"database": "unavailable"},
-            )
-        return Response(_READY)
+        names = list(container.readiness)
+        outcomes = await asyncio.gather(
+            *(check() for check in container.readiness.values()), return_exceptions=True
+        )
+        down: dict[str, DependencyUnavailable] = {}
+        for name, outcome in zip(names, outcomes, strict=True):
+            if isinstance(outcome, DependencyUnavailable):
+                down[name] = outcome
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        checks = {name: "unavailable" if name in down else "ok" for name in names}
+        if not down:
+            return Response(Readiness(status="ok", checks=checks))
+        return problem_response(
+            request,
+            503,
+            "; ".join(f"The {name} is unavailable: {exc.detail}" for name, exc in down.items()),
+            headers={
+                "Retry-After": str(max(1, *(exc.retry_after_seconds for exc in down.values())))
+            },
+            checks=checks,
+        )

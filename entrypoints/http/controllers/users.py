@@ -10,7 +10,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.pagination import MAX_PAGE_SIZE
 from application.users import AdminUpdateUserCommand, ListUsersCommand, UpdateProfileCommand
+from domain.errors import PermissionDenied
 from entrypoints.bootstrap import Container
+from entrypoints.http import security_events
 from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.schemas import (
@@ -25,7 +27,7 @@ from entrypoints.http.schemas import (
     user_response,
     utc,
 )
-from entrypoints.http.security import AuthenticatedRequest, superuser_only
+from entrypoints.http.security import AuthenticatedRequest, client_address, superuser_only
 
 MAX_PAGE_NUMBER = 1_000_000
 
@@ -56,17 +58,21 @@ class ProfileController(Controller):
         container: NamedDependency[Container],
     ) -> UserResponse:
         current_password = given(data.current_password)
-        user = await container.update_profile.execute(
-            UpdateProfileCommand(
-                user_id=request.user.id,
-                full_name=given(data.full_name),
-                email=given(data.email),
-                password=given(data.password),
-                current_password=None
-                if not isinstance(current_password, str)
-                else current_password,
+        try:
+            user = await container.update_profile.execute(
+                UpdateProfileCommand(
+                    user_id=request.user.id,
+                    full_name=given(data.full_name),
+                    email=given(data.email),
+                    password=given(data.password),
+                    current_password=None
+                    if not isinstance(current_password, str)
+                    else current_password,
+                )
             )
-        )
+        except PermissionDenied:
+            security_events.password_check_failed(request.user.id, _client(request, container))
+            raise
         return user_response(user)
 
     @get(
@@ -144,18 +150,30 @@ class UserAdminController(Controller):
     )
     async def update_user(
         self,
+        request: AuthenticatedRequest,
         user_id: FromPath[int],
         data: JSONBody[AdminUserUpdateRequest],
         container: NamedDependency[Container],
     ) -> UserResponse:
-        user = await container.admin_update_user.execute(
-            AdminUpdateUserCommand(
-                user_id=user_id,
-                full_name=given(data.full_name),
-                is_active=given(data.is_active),
-                is_superuser=given(data.is_superuser),
-            )
+        command = AdminUpdateUserCommand(
+            user_id=user_id,
+            full_name=given(data.full_name),
+            is_active=given(data.is_active),
+            is_superuser=given(data.is_superuser),
         )
+        user = await container.admin_update_user.execute(command)
+        changes = {
+            name: value
+            for name, value in (
+                ("is_active", command.is_active),
+                ("is_superuser", command.is_superuser),
+            )
+            if isinstance(value, bool)
+        }
+        if changes:
+            security_events.role_changed(
+                request.user.id, user.id, _client(request, container), **changes
+            )
         return user_response(user)
 
     @delete(
@@ -167,6 +185,16 @@ class UserAdminController(Controller):
         responses=problem_responses(401, 403, 404, 409),
     )
     async def deactivate_user(
-        self, user_id: FromPath[int], container: NamedDependency[Container]
+        self,
+        request: AuthenticatedRequest,
+        user_id: FromPath[int],
+        container: NamedDependency[Container],
     ) -> None:
         await container.deactivate_user.execute(user_id)
+        security_events.role_changed(
+            request.user.id, user_id, _client(request, container), is_active=False
+        )
+
+
+def _client(request: AuthenticatedRequest, container: Container) -> str | None:
+    return client_address(request.scope, container.settings.trusted_proxies)

@@ -1,0 +1,139 @@
+"""What each request and its response looked like, handed to the access log and the metrics.
+
+:class:`ExchangeObserver` is a pure-ASGI middleware outside every other one (the
+request context and the host check included), so every answer is seen: routed or
+not, refused or failed. It reads only what the response start carries (the status,
+and the ``X-Request-ID`` the request context added) and what Litestar left in the
+scope (the route template, the authenticated user); each
+:class:`ExchangeSink` then takes what it needs. With no sink it is not installed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Protocol
+
+from entrypoints.http.request_context import REQUEST_ID_HEADER
+from entrypoints.http.security import client_address
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+UNMATCHED_ROUTE = "unmatched"
+"""The route of a request no route matched (404, 405): raw paths would be unbounded."""
+ACCESS_LOGGER = "storefront.access"
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and its answer, as observed from outside the application."""
+
+    method: str
+    """One of the methods the API knows, else ``OTHER`` (a label must stay bounded)."""
+    route: str
+    """The route template (``/api/v1/products/{product_id}``), never the raw path."""
+    path: str
+    status: int
+    seconds: float
+    request_id: str
+    scope: Scope
+
+    @property
+    def user_id(self) -> int | None:
+        user = self.scope.get("user")
+        return getattr(user, "id", None)
+
+
+class ExchangeSink(Protocol):
+    def record(self, exchange: Exchange) -> None: ...
+
+
+class ExchangeObserver:
+    """Times each HTTP exchange and hands it to every sink once the response is sent."""
+
+    __slots__ = ("app", "sinks")
+
+    def __init__(self, app: ASGIApp, sinks: Sequence[ExchangeSink]) -> None:
+        self.app = app
+        self.sinks = tuple(sinks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        path = scope["path"]  # Litestar rewrites it for mounted apps
+        status = 500
+        request_id = ""
+
+        async def observe_start(message: Message) -> None:
+            nonlocal status, request_id
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                # The request context appends its headers last.
+                for name, value in reversed(message.get("headers") or ()):
+                    if name == REQUEST_ID_HEADER:
+                        request_id = value.decode("latin-1")
+                        break
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe_start)
+        finally:
+            method = scope["method"]
+            exchange = Exchange(
+                method=method if method in _KNOWN_METHODS else "OTHER",
+                route=scope.get("path_template") or UNMATCHED_ROUTE,
+                path=path,
+                status=status,
+                seconds=perf_counter() - started,
+                request_id=request_id,
+                scope=scope,
+            )
+            for sink in self.sinks:
+                sink.record(exchange)
+
+
+class AccessLog:
+    """One ``storefront.access`` record per request, with every field of the exchange.
+
+    In JSON (``LOG_FORMAT=json``) the fields are keys of the object; on the console
+    they are in the message. The query string is left out: it is the client's to
+    fill, and links carry tokens there.
+    """
+
+    __slots__ = ("_logger", "_trusted_proxies")
+
+    def __init__(self, trusted_proxies: tuple[str, ...]) -> None:
+        self._logger = logging.getLogger(ACCESS_LOGGER)
+        self._trusted_proxies = trusted_proxies
+
+    def record(self, exchange: Exchange) -> None:
+        logger = self._logger
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        fields: dict[str, Any] = {
+            "method": exchange.scope["method"],
+            "route": exchange.route,
+            "path": exchange.path,
+            "status": exchange.status,
+            "duration_ms": round(exchange.seconds * 1000, 3),
+            "client": client_address(exchange.scope, self._trusted_proxies),
+            "request_id": exchange.request_id,
+            "user_id": exchange.user_id,
+        }
+        logger.info(
+            "%s %s %s %.1f ms client=%s user=%s",
+            fields["method"],
+            exchange.path,
+            exchange.status,
+            fields["duration_ms"],
+            fields["client"],
+            fields["user_id"] if fields["user_id"] is not None else "-",
+            # The request is over: its id comes with the record, not from the context.
+            extra={"fields": fields, "request_id": exchange.request_id or "-"},
+        )
