@@ -236,3 +236,14 @@ class PurgeOutbox:
             purged = await uow.outbox.purge_delivered(self._clock.now() - self._retention)
             await uow.commit()
         return purged
+
+
+class CountOutboxMessages:
+    """How many outbox messages are pending, delivered and failed (for the metrics)."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self) -> dict[str, int]:
+        async with self._uow() as uow:
+            return await uow.outbox.count_by_status()

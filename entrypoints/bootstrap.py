@@ -43,7 +43,7 @@ from application.catalogue import (
     ReplaceProduct,
     UpdateProduct,
 )
-from application.notifications import DeliverOutbox, PurgeOutbox
+from application.notifications import CountOutboxMessages, DeliverOutbox, PurgeOutbox
 from application.orders import CancelOrder, GetOrder, ListOrders, PlaceOrder
 from application.ports import (
     Clock,
@@ -69,6 +69,7 @@ from entrypoints.shutdown import background_stop_seconds
 
 if TYPE_CHECKING:
     from adapters.memory import InMemoryStore
+    from adapters.sql.connection_gate import ConnectionGate
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class Container:
 
     deliver_outbox: DeliverOutbox
     purge_outbox: PurgeOutbox
+    count_outbox: CountOutboxMessages
 
     closers: tuple[Closer, ...] = field(default=())
 
@@ -141,6 +143,14 @@ class Container:
         if self.engine is None:
             raise RuntimeError("bulk loading needs a database engine")
         return SqlCatalogueLoader(self.engine)
+
+    def connection_gate(self) -> ConnectionGate | None:
+        """The gate in front of the database pool, when there is a bounded one."""
+        if self.engine is None:
+            return None
+        from adapters.sql.connection_gate import connection_gate
+
+        return connection_gate(self.engine)
 
     def outbox_dispatcher(self) -> OutboxDispatcher:
         """A dispatcher delivering this container's outbox (started by its owner)."""
@@ -219,6 +229,7 @@ def _wire(
         purge_outbox=PurgeOutbox(
             uow, clock, retention=timedelta(days=settings.outbox_retention_days)
         ),
+        count_outbox=CountOutboxMessages(uow),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import getpass
 import importlib.util
@@ -30,6 +31,7 @@ from entrypoints.demo import CATEGORIES as DEMO_CATEGORIES
 from entrypoints.demo import demo_catalogue
 from entrypoints.guard_rails import check_production_start
 from entrypoints.logs import configure_logging
+from entrypoints.metrics import private_multiprocess_directory
 from entrypoints.settings import Settings, SettingsError, load_settings
 from entrypoints.shutdown import drain_seconds
 from entrypoints.version import VERSION
@@ -201,36 +203,44 @@ def _serve(settings: Settings, host: str, port: int, workers: int, access_log: b
         os.environ["ACCESS_LOG"] = "true" if access_log else "false"
     _prepare_database_in_child(settings)
     limits = ProtocolLimits(read_timeout_seconds=settings.request_read_timeout_seconds)
-    uvicorn.run(
-        ASGI_FACTORY,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        # httptools with the read deadline and head limits uvicorn lacks (protocol.py).
-        # uvicorn only calls `http` to make a protocol, so a partial serves as the class
-        # its signature names.
-        http=cast(
-            "type[asyncio.Protocol]", functools.partial(GuardedHttpToolsProtocol, limits=limits)
-        ),
-        # No route uses WebSockets: their protocol (and its own limits) is not offered.
-        ws="none",
-        # Logging is configured by configure_logging; X-Forwarded-For is trusted only from
-        # TRUSTED_PROXIES, by the application itself.
-        # The application writes its own access log (storefront.access), with the route,
-        # the real client address and the user.
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        # In-flight requests get this long after SIGTERM, then are cancelled (a client
-        # stalled half-way through its body included): the stop is bounded.
-        # uvicorn annotates it `int` but hands it to asyncio as a timeout, where a fraction
-        # of a second is kept.
-        timeout_graceful_shutdown=cast("int", drain_seconds(settings.shutdown_timeout_seconds)),
-    )
+    with _metrics_directory(settings):
+        uvicorn.run(
+            ASGI_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+            # httptools with the read deadline and head limits uvicorn lacks (protocol.py).
+            # uvicorn only calls `http` to make a protocol, so a partial serves as the class
+            # its signature names.
+            http=cast(
+                "type[asyncio.Protocol]", functools.partial(GuardedHttpToolsProtocol, limits=limits)
+            ),
+            # No route uses WebSockets: their protocol (and its own limits) is not offered.
+            ws="none",
+            # Logging is configured by configure_logging; X-Forwarded-For is trusted only from
+            # TRUSTED_PROXIES, by the application itself.
+            # The application writes its own access log (storefront.access), with the route,
+            # the real client address and the user.
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            # In-flight requests get this long after SIGTERM, then are cancelled (a client
+            # stalled half-way through its body included): the stop is bounded.
+            # uvicorn annotates it `int` but hands it to asyncio as a timeout, where a fraction
+            # of a second is kept.
+            timeout_graceful_shutdown=cast("int", drain_seconds(settings.shutdown_timeout_seconds)),
+        )
     return 0
+
+
+def _metrics_directory(settings: Settings) -> contextlib.AbstractContextManager[object]:
+    """This run's private metrics directory, made before any worker starts (they inherit it)."""
+    if not settings.metrics_enabled:
+        return contextlib.nullcontext()
+    return private_multiprocess_directory()
 
 
 def _check_port_is_free(host: str, port: int) -> None:

@@ -33,6 +33,8 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
+            # Several workers write to one stream: which one is it?
+            "process": record.process,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None),
         }

@@ -87,6 +87,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: LogFormat = "console"
     shutdown_timeout_seconds: int = 20
     access_log: bool = True
+    metrics_enabled: bool = True
+    metrics_token: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -353,6 +355,7 @@ def load_settings(
             "SHUTDOWN_TIMEOUT_SECONDS", minimum=1, maximum=3600
         ),
         "access_log": reader.boolean("ACCESS_LOG"),
+        "metrics_enabled": reader.boolean("METRICS_ENABLED"),
     }
     return Settings(
         database_url=_database_url(reader),
@@ -366,6 +369,7 @@ def load_settings(
         smtp_password=reader.text("SMTP_PASSWORD"),
         smtp_sender=reader.text("SMTP_SENDER"),
         email_backend=_email_backend(reader),
+        metrics_token=reader.text("METRICS_TOKEN"),
         trusted_proxies=_trusted_proxies(reader),
         # What is not given keeps the field's default, stated once, on Settings.
         **{name: value for name, value in given.items() if value is not None},

@@ -31,18 +31,32 @@ class ConnectionGate:
     one always expires first, and a single timer for the oldest waiter serves them all.
     """
 
-    __slots__ = ("_free", "_timeout", "_timer", "_waiters")
+    __slots__ = ("_free", "_timeout", "_timer", "_waiters", "capacity", "timeouts", "waits")
 
     def __init__(self, capacity: int, timeout_seconds: float) -> None:
+        self.capacity = capacity
+        self.waits = 0
+        """Turns that were not free at once (a counter, for the metrics)."""
+        self.timeouts = 0
+        """Waits that ran out of time (each one a 503)."""
         self._free = capacity
         self._timeout = timeout_seconds
         self._waiters: deque[tuple[float, asyncio.Future[None]]] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
+    @property
+    def in_use(self) -> int:
+        return self.capacity - self._free
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for _, turn in self._waiters if not turn.done())
+
     async def acquire(self) -> None:
         if self._free > 0 and not self._waiters:
             self._free -= 1
             return
+        self.waits += 1
         loop = asyncio.get_running_loop()
         turn: asyncio.Future[None] = loop.create_future()
         deadline = loop.time() + self._timeout
@@ -76,6 +90,7 @@ class ConnectionGate:
         while waiters and waiters[0][0] <= now:
             _, turn = waiters.popleft()
             if not turn.done():
+                self.timeouts += 1
                 turn.set_exception(DependencyUnavailable(POOL_EXHAUSTED))
         if waiters:
             self._timer = loop.call_at(waiters[0][0], self._expire_overdue)

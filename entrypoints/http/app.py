@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from litestar.openapi.spec import Tag
 from entrypoints.bootstrap import Container
 from entrypoints.http.controllers.auth import LOGIN_PATH, AuthController
 from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.metrics import POOL_SAMPLER_STATE, scrape_metrics
 from entrypoints.http.controllers.orders import OrderController
 from entrypoints.http.controllers.products import ProductController
 from entrypoints.http.controllers.users import ProfileController, UserAdminController
@@ -30,6 +32,7 @@ from entrypoints.http.request_context import (
 )
 from entrypoints.http.schemas import closed_struct_names
 from entrypoints.http.security import PUBLIC, bearer_auth
+from entrypoints.metrics import PoolSampler, metrics, process_stopped
 from entrypoints.settings import Settings
 from entrypoints.version import VERSION
 
@@ -102,7 +105,7 @@ def create_app(container: Container) -> Litestar:
     settings = container.settings
 
     @asynccontextmanager
-    async def release_resources(_: Litestar) -> AsyncIterator[None]:
+    async def release_resources(app: Litestar) -> AsyncIterator[None]:
         # Background jobs stop before the engine they use is disposed.
         dispatcher = (
             container.outbox_dispatcher() if settings.outbox_dispatcher_in_process else None
@@ -112,7 +115,8 @@ def create_app(container: Container) -> Litestar:
             await purge.start()
             if dispatcher is not None:
                 await dispatcher.start()
-            yield
+            async with _pool_sampling(app, container):
+                yield
         finally:
             if dispatcher is not None:
                 await dispatcher.stop()
@@ -135,6 +139,7 @@ def create_app(container: Container) -> Litestar:
             OrderController,
             *DOCS_HANDLERS,
             docs_assets_router(),
+            *([scrape_metrics] if settings.metrics_enabled else []),
         ],
         dependencies={
             "container": Provide(lambda: container, use_cache=True, sync_to_thread=False)
@@ -172,4 +177,25 @@ def _exchange_sinks(settings: Settings) -> list[ExchangeSink]:
     sinks: list[ExchangeSink] = []
     if settings.access_log:
         sinks.append(AccessLog(settings.trusted_proxies))
+    if settings.metrics_enabled:
+        sinks.append(metrics())
     return sinks
+
+
+@asynccontextmanager
+async def _pool_sampling(app: Litestar, container: Container) -> AsyncIterator[None]:
+    """Copies the pool's counts into the metrics every second while the app runs."""
+    gate = container.connection_gate() if container.settings.metrics_enabled else None
+    if gate is None:
+        yield
+        return
+    sampler = PoolSampler(gate, metrics())
+    app.state[POOL_SAMPLER_STATE] = sampler
+    task = asyncio.create_task(sampler.run(), name="pool metrics")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.wait({task})
+        # This process's share leaves the live sums (pool gauges) with it.
+        process_stopped()

@@ -38,6 +38,7 @@ from entrypoints.http.schemas import (
     user_response,
 )
 from entrypoints.http.security import PUBLIC, PUBLIC_SECURITY, client_address
+from entrypoints.metrics import metrics
 
 LOGIN_PATH = "/api/v1/auth/login"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
@@ -169,9 +170,11 @@ class AuthController(Controller):
             )
         except InvalidCredentials:
             security_events.login_failed(email, client)
+            metrics().logins_failed.inc()
             raise
         except TooManyAttempts as throttled:
             security_events.login_throttled(email, client, throttled.retry_after_seconds)
+            metrics().logins_throttled.inc()
             raise
         except PermissionDenied:
             security_events.login_inactive(email, client)

@@ -29,6 +29,7 @@ from entrypoints.http.schemas import (
     order_response,
 )
 from entrypoints.http.security import AuthenticatedRequest
+from entrypoints.metrics import metrics
 
 
 class OrderController(Controller):
@@ -71,6 +72,8 @@ class OrderController(Controller):
                 idempotency_key=idempotency_key,
             )
         )
+        if not placed.replayed:
+            metrics().orders_placed.inc()
         return order_response(placed.order)
 
     @get(

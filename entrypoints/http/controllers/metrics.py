@@ -1,0 +1,42 @@
+"""``GET /metrics``: the Prometheus text exposition, every worker of the instance added up."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+
+from application.ports import DependencyUnavailable
+from entrypoints.bootstrap import Container
+from entrypoints.http.security import PUBLIC
+from entrypoints.metrics import PoolSampler, exposition, metrics, token_matches
+
+logger = logging.getLogger(__name__)
+
+METRICS_PATH = "/metrics"
+POOL_SAMPLER_STATE = "pool_sampler"
+"""Where the app's lifespan keeps this process's :class:`PoolSampler` (``app.state``)."""
+
+
+@get(METRICS_PATH, include_in_schema=False, opt=PUBLIC, cache_control=None)
+async def scrape_metrics(
+    request: Request[Any, Any, Any], container: NamedDependency[Container]
+) -> Response[bytes]:
+    """Prometheus text format; with ``METRICS_TOKEN`` set, ``Authorization: Bearer`` it."""
+    token = container.settings.metrics_token
+    if token is not None and not token_matches(request.headers.get("authorization"), token):
+        raise NotAuthorizedException("Send Authorization: Bearer <METRICS_TOKEN>")
+    sampler: PoolSampler | None = request.app.state.get(POOL_SAMPLER_STATE)
+    if sampler is not None:
+        sampler.sample()
+    try:
+        outbox: dict[str, int] | None = await container.count_outbox.execute()
+    except DependencyUnavailable as error:
+        # The scrape still answers: the other metrics say the most during an outage.
+        logger.warning("Outbox counts left out of the metrics: %s", error.detail)
+        outbox = None
+    body, content_type = exposition(metrics(), request.headers.get("accept"), outbox)
+    return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,98 @@
+"""`storefront serve --workers 2`: one scrape adds up both workers, and the run's metric
+files go when the server does."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from tests.http.conftest import TEST_SECRET_KEY
+from tests.http.test_embedded_default import bare_environment, free_port
+from tests.http.test_metrics import parse, value
+
+TOKEN = "a-long-random-metrics-token"
+
+
+def health_lines(log: Path) -> list[dict[str, object]]:
+    entries = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return [entry for entry in entries if entry.get("route") == "/health"]
+
+
+def test_two_workers_add_up_in_one_scrape(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    (tmp_path / "tmp").mkdir()
+    log = tmp_path / "server.log"
+    environment = {
+        **bare_environment(),
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}",
+        "METRICS_TOKEN": TOKEN,
+        "LOG_FORMAT": "json",
+        "TMPDIR": str(tmp_path / "tmp"),
+    }
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "entrypoints.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+            ],
+            env=environment,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        _wait_until_up(base, server)
+        # New connections, several at a time, until both workers have answered some.
+        with ThreadPoolExecutor(8) as pool:
+            for _ in range(10):
+                list(pool.map(lambda _: _get(f"{base}/health"), range(40)))
+                if len({entry["process"] for entry in health_lines(log)}) >= 2:
+                    break
+        time.sleep(0.5)  # each is logged and counted just after its response is sent
+        served = health_lines(log)
+        assert len({entry["process"] for entry in served}) == 2
+        samples = parse(_get(f"{base}/metrics", Authorization=f"Bearer {TOKEN}").text)
+        counted = value(samples, "http_requests_total", method="GET", route="/health", status="200")
+        # A live gauge: each worker's SQLite pool of one connection.
+        pool_size = value(samples, "storefront_db_pool_connections")
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+    assert counted == len(served)
+    assert pool_size == 2
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def _get(url: str, **headers: str) -> httpx.Response:
+    response = httpx.get(url, headers={"Connection": "close", **headers}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def _wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, "the server stopped"
+        assert time.monotonic() < deadline, "the server did not start in 30 s"
+        time.sleep(0.1)
