@@ -109,8 +109,9 @@ class Metrics:
     def record(self, exchange: Exchange) -> None:
         """An exchange sink: count and time each request by its route template."""
         status = self._status_labels.get(exchange.status) or str(exchange.status)
-        self.http_requests.labels(exchange.method, exchange.route, status).inc()
-        self.http_duration.labels(exchange.method, exchange.route).observe(exchange.seconds)
+        method = exchange.method_label
+        self.http_requests.labels(method, exchange.route, status).inc()
+        self.http_duration.labels(method, exchange.route).observe(exchange.seconds)
 
 
 @cache

@@ -22,7 +22,12 @@ from entrypoints.http.controllers.products import ProductController
 from entrypoints.http.controllers.users import ProfileController, UserAdminController
 from entrypoints.http.cors import PreflightPolicy
 from entrypoints.http.docs import DOCS_HANDLERS, OPENAPI_JSON, OPENAPI_PATH, docs_assets_router
-from entrypoints.http.exchanges import AccessLog, ExchangeObserver, ExchangeSink
+from entrypoints.http.exchanges import (
+    AccessLog,
+    ExchangeObserver,
+    ExchangeSink,
+    report_routed_scope,
+)
 from entrypoints.http.inputs import edge_inputs
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.request_context import (
@@ -161,13 +166,13 @@ def create_app(container: Container) -> Litestar:
     # Wraps routing too, so 404s, 405s and preflights carry the request id as well.
     _document_closed_request_bodies(app)
     hosts = HostPolicy(settings.allowed_hosts) if settings.allowed_hosts else None
+    sinks = _exchange_sinks(settings)
     app.asgi_handler = RequestContextMiddleware(
-        app.asgi_handler,
+        report_routed_scope(app.asgi_handler) if sinks else app.asgi_handler,
         hosts,
         allow_by_options_handler(app.routes),
         PreflightPolicy(app.cors_config),
     )
-    sinks = _exchange_sinks(settings)
     if sinks:
         app.asgi_handler = ExchangeObserver(app.asgi_handler, sinks)
     return app

@@ -4,8 +4,10 @@
 request context and the host check included), so every answer is seen: routed or
 not, refused or failed. It reads only what the response start carries (the status,
 and the ``X-Request-ID`` the request context added) and what Litestar left in the
-scope (the route template, the authenticated user); each
-:class:`ExchangeSink` then takes what it needs. With no sink it is not installed.
+scope it routed (the route template, the authenticated user), which
+:func:`report_routed_scope`, innermost, hands back: the request context routes a HEAD
+as a GET in a copy of the scope. Each :class:`ExchangeSink` then takes what it needs.
+With no sink neither is installed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from entrypoints.http.security import client_address
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+_ROUTED = "storefront.routed_scope"
+"""Scope key of a one-item list: the scope the application routed (a copy, for HEAD)."""
 UNMATCHED_ROUTE = "unmatched"
 """The route of a request no route matched (404, 405): raw paths would be unbounded."""
 ACCESS_LOGGER = "storefront.access"
@@ -33,7 +37,7 @@ class Exchange:
     """One request and its answer, as observed from outside the application."""
 
     method: str
-    """One of the methods the API knows, else ``OTHER`` (a label must stay bounded)."""
+    """As the client sent it."""
     route: str
     """The route template (``/api/v1/products/{product_id}``), never the raw path."""
     path: str
@@ -41,6 +45,12 @@ class Exchange:
     seconds: float
     request_id: str
     scope: Scope
+    """The scope the application routed: the path template and the user are in it."""
+
+    @property
+    def method_label(self) -> str:
+        """The method, or ``OTHER`` for one the API does not know (labels stay bounded)."""
+        return self.method if self.method in _KNOWN_METHODS else "OTHER"
 
     @property
     def user_id(self) -> int | None:
@@ -69,6 +79,8 @@ class ExchangeObserver:
         path = scope["path"]  # Litestar rewrites it for mounted apps
         status = 500
         request_id = ""
+        routed = [scope]
+        scope[_ROUTED] = routed  # type: ignore[literal-required]
 
         async def observe_start(message: Message) -> None:
             nonlocal status, request_id
@@ -84,18 +96,30 @@ class ExchangeObserver:
         try:
             await self.app(scope, receive, observe_start)
         finally:
-            method = scope["method"]
+            app_scope = routed[0]
             exchange = Exchange(
-                method=method if method in _KNOWN_METHODS else "OTHER",
-                route=scope.get("path_template") or UNMATCHED_ROUTE,
+                method=scope["method"],
+                route=app_scope.get("path_template") or UNMATCHED_ROUTE,
                 path=path,
                 status=status,
                 seconds=perf_counter() - started,
                 request_id=request_id,
-                scope=scope,
+                scope=app_scope,
             )
             for sink in self.sinks:
                 sink.record(exchange)
+
+
+def report_routed_scope(app: ASGIApp) -> ASGIApp:
+    """Wraps the application itself: tells the observer which scope it was given."""
+
+    async def report(scope: Scope, receive: Receive, send: Send) -> None:
+        routed = scope.get(_ROUTED)
+        if routed is not None:
+            routed[0] = scope
+        await app(scope, receive, send)
+
+    return report
 
 
 class AccessLog:
@@ -117,7 +141,7 @@ class AccessLog:
         if not logger.isEnabledFor(logging.INFO):
             return
         fields: dict[str, Any] = {
-            "method": exchange.scope["method"],
+            "method": exchange.method,
             "route": exchange.route,
             "path": exchange.path,
             "status": exchange.status,

@@ -70,6 +70,14 @@ async def test_unrouted_requests_share_one_route_label(memory_api: Api) -> None:
     assert routes == [(UNMATCHED_ROUTE, 404), (UNMATCHED_ROUTE, 405)]
 
 
+async def test_a_head_request_is_logged_as_head_under_its_get_route(memory_api: Api) -> None:
+    with captured(ACCESS_LOGGER) as log:
+        assert (await memory_api.http.head("/api/v1/products/1")).status_code == 404
+
+    (entry,) = log.entries()
+    assert (entry["method"], entry["route"]) == ("HEAD", "/api/v1/products/{product_id}")
+
+
 async def test_the_console_line_says_it_all_too(memory_api: Api) -> None:
     with captured(ACCESS_LOGGER) as log:
         await memory_api.http.get("/health", headers={"X-Request-ID": "abc"})
