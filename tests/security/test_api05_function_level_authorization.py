@@ -35,6 +35,8 @@ PUBLIC_ROUTES = {
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/openapi.json/{path:str}"),
     ("GET", "/api/v1/openapi.json/openapi.json"),
+    # Open to scrapers, or behind METRICS_TOKEN (not an account's bearer token).
+    ("GET", "/metrics"),
 }
 ADMIN_OPERATIONS = [
     ("GET", "/api/v1/users", None),
