@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 
 from tests.http.conftest import TEST_SECRET_KEY
-from tests.http.test_embedded_default import bare_environment, free_port
 from tests.http.test_metrics import parse, value
+from tests.live_server import bare_environment, free_port
 
 TOKEN = "a-long-random-metrics-token"
 
