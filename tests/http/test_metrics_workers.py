@@ -57,12 +57,15 @@ def test_two_workers_add_up_in_one_scrape(tmp_path: Path) -> None:
         )
     try:
         _wait_until_up(base, server, log)
-        # New connections, several at a time, until both workers have answered some.
+        # New connections, several at a time, until both workers have answered some
+        # (a worker may still be starting on a busy machine).
+        deadline = time.monotonic() + 120
         with ThreadPoolExecutor(8) as pool:
-            for _ in range(10):
+            while time.monotonic() < deadline:
                 list(pool.map(lambda _: _get(f"{base}/health"), range(40)))
                 if len({entry["process"] for entry in health_lines(log)}) >= 2:
                     break
+                time.sleep(0.5)
         time.sleep(0.5)  # each is logged and counted just after its response is sent
         served = health_lines(log)
         assert len({entry["process"] for entry in served}) == 2
