@@ -20,9 +20,20 @@ from tests.live_server import bare_environment, free_port
 TOKEN = "a-long-random-metrics-token"
 
 
+def entries(log: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
 def health_lines(log: Path) -> list[dict[str, object]]:
-    entries = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-    return [entry for entry in entries if entry.get("route") == "/health"]
+    return [entry for entry in entries(log) if entry.get("route") == "/health"]
+
+
+def started_workers(log: Path) -> set[object]:
+    return {
+        entry["process"]
+        for entry in entries(log)
+        if entry.get("message") == "Application startup complete."
+    }
 
 
 def test_two_workers_add_up_in_one_scrape(tmp_path: Path) -> None:
@@ -57,18 +68,21 @@ def test_two_workers_add_up_in_one_scrape(tmp_path: Path) -> None:
         )
     try:
         _wait_until_up(base, server, log)
-        # New connections, several at a time, until both workers have answered some
-        # (a worker may still be starting on a busy machine).
         deadline = time.monotonic() + 120
-        with ThreadPoolExecutor(8) as pool:
+        while len(started_workers(log)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # New connections, several at a time, until both workers have answered some.
+        with ThreadPoolExecutor(32) as pool:
             while time.monotonic() < deadline:
-                list(pool.map(lambda _: _get(f"{base}/health"), range(40)))
+                list(pool.map(lambda _: _get(f"{base}/health"), range(64)))
                 if len({entry["process"] for entry in health_lines(log)}) >= 2:
                     break
                 time.sleep(0.5)
         time.sleep(0.5)  # each is logged and counted just after its response is sent
         served = health_lines(log)
-        assert len({entry["process"] for entry in served}) == 2
+        assert len({entry["process"] for entry in served}) == 2, [
+            entry for entry in entries(log) if entry.get("logger") != "storefront.access"
+        ]
         samples = parse(_get(f"{base}/metrics", Authorization=f"Bearer {TOKEN}").text)
         counted = value(samples, "http_requests_total", method="GET", route="/health", status="200")
         # A live gauge: each worker's SQLite pool of one connection.
