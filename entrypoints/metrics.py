@@ -165,7 +165,7 @@ def exposition(
         from prometheus_client.multiprocess import MultiProcessCollector
 
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=directory)
+        MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     else:
         registry = recorder.registry
     families = []
@@ -206,7 +206,8 @@ def process_stopped(pid: int | None = None) -> None:
     if os.environ.get(MULTIPROCESS_DIRECTORY_VARIABLE):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid if pid is not None else os.getpid())
+        pid = pid if pid is not None else os.getpid()
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 @contextmanager

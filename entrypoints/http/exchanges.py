@@ -16,7 +16,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from litestar.enums import ScopeType
 
 from entrypoints.http.request_context import REQUEST_ID_HEADER
 from entrypoints.http.security import client_address
@@ -72,10 +74,11 @@ class ExchangeObserver:
         self.sinks = tuple(sinks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         started = perf_counter()
+        method = scope["method"]
         path = scope["path"]  # Litestar rewrites it for mounted apps
         status = 500
         request_id = ""
@@ -86,11 +89,10 @@ class ExchangeObserver:
             nonlocal status, request_id
             if message["type"] == "http.response.start":
                 status = message["status"]
-                # The request context appends its headers last.
-                for name, value in reversed(message.get("headers") or ()):
+                # The request context adds it (the last one, should there be two).
+                for name, value in message.get("headers") or ():
                     if name == REQUEST_ID_HEADER:
                         request_id = value.decode("latin-1")
-                        break
             await send(message)
 
         try:
@@ -98,7 +100,7 @@ class ExchangeObserver:
         finally:
             app_scope = routed[0]
             exchange = Exchange(
-                method=scope["method"],
+                method=method,
                 route=app_scope.get("path_template") or UNMATCHED_ROUTE,
                 path=path,
                 status=status,
@@ -114,7 +116,7 @@ def report_routed_scope(app: ASGIApp) -> ASGIApp:
     """Wraps the application itself: tells the observer which scope it was given."""
 
     async def report(scope: Scope, receive: Receive, send: Send) -> None:
-        routed = scope.get(_ROUTED)
+        routed = cast("list[Scope] | None", scope.get(_ROUTED))
         if routed is not None:
             routed[0] = scope
         await app(scope, receive, send)
