@@ -1,18 +1,21 @@
-"""Failed-login counting in a sliding window, in process memory or in Redis.
+"""Login attempts counted per key in a sliding window, in process memory or in Redis.
 
 Keys are ``"<kind>:<value>"`` strings chosen by the use case, such as
 ``"email:alice@example.com"`` and ``"client:203.0.113.9"``; each kind has its own
 limit (by default 5 failures per e-mail and 50 per client address in 900 seconds).
-A key is over its limit once it has ``limit`` failures in the last
-``window_seconds``; it is free again when enough of them have aged out of the window.
 
-Only the newest ``limit`` failures of a key matter for that (the key is free again
-when the oldest of them ages out), so each key keeps at most that many: memory
-stays bounded however long an attacker keeps failing.
+An attempt is counted when it is admitted, before the password is checked, and the
+decision and the record are one atomic step (one Lua script in Redis; no ``await``
+between them in memory). So however many attempts arrive at once, at most ``limit``
+per key are let through; the rest are refused without being counted. An attempt that
+succeeds is cleared again. A key is over its limit while it holds ``limit`` attempts
+in the last ``window_seconds``; it is free again when the oldest of them ages out.
+Each key keeps at most ``limit`` entries: memory stays bounded however long an
+attacker keeps trying.
 
-The in-memory throttle suits one process; with several API processes each would
-count on its own, so a deployment with several sets ``REDIS_URL`` and they share
-the Redis one.
+The in-memory throttle suits one process; several processes share the Redis one.
+When Redis cannot be reached, the Redis throttle falls back to an in-memory one of
+its own: each process then throttles on its own, never not at all.
 """
 
 from __future__ import annotations
@@ -22,12 +25,11 @@ import hashlib
 import logging
 import math
 import secrets
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, TypeAlias
 
-from application.ports import Clock
+from application.ports import Admission, Clock
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -36,9 +38,11 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LIMITS: Final[Mapping[str, int]] = {"email": 5, "client": 50}
 DEFAULT_WINDOW_SECONDS: Final = 900
+_LOCAL_TICKET = "local:"
+"""Tickets of attempts the fallback counted start with this."""
 
 Limits: TypeAlias = Mapping[str, int] | Callable[[str], int]
-"""Either failures allowed per key kind (``{"email": 5}``), or a function of the whole key."""
+"""Either attempts allowed per key kind (``{"email": 5}``), or a function of the whole key."""
 
 
 def key_kind(key: str) -> str:
@@ -75,6 +79,11 @@ def _seconds_until(moment: float, now: float) -> int:
     return max(1, math.ceil(moment - now))
 
 
+def _check_window(window_seconds: int) -> None:
+    if window_seconds < 1:
+        raise ValueError("window_seconds must be at least 1")
+
+
 class MemoryLoginThrottle:
     """Implements ``LoginThrottle`` in this process's memory (one process, or tests).
 
@@ -88,50 +97,74 @@ class MemoryLoginThrottle:
         window_seconds: int = DEFAULT_WINDOW_SECONDS,
         clock: Clock,
     ) -> None:
-        if window_seconds < 1:
-            raise ValueError("window_seconds must be at least 1")
+        _check_window(window_seconds)
         self._limits = _KeyLimits(limits)
         self._window = window_seconds
         self._clock = clock
-        # Failure times (POSIX seconds), oldest first, at most `limit` per key.
-        self._failures: dict[str, deque[float]] = {}
+        # (time in POSIX seconds, ticket) of each counted attempt, oldest first.
+        self._attempts: dict[str, deque[tuple[float, str]]] = {}
         self._next_sweep = 0.0
 
-    async def retry_after(self, keys: Sequence[str]) -> int | None:
+    async def admit(self, keys: Sequence[str]) -> Admission:
+        return self.admit_now(keys)
+
+    def admit_now(self, keys: Sequence[str], ticket: str | None = None) -> Admission:
+        """:meth:`admit` without a coroutine: nothing can run between check and record."""
         now = self._clock.now().timestamp()
+        admission = Admission(
+            keys=tuple(keys),
+            ticket=ticket or _LOCAL_TICKET + secrets.token_hex(8),
+            retry_after=self._wait(keys, now),
+        )
+        if admission.retry_after is None:
+            for key in keys:
+                attempts = self._live_attempts(key, now)
+                if attempts is None:
+                    attempts = self._attempts[key] = deque(maxlen=self._limits.of(key))
+                attempts.append((now, admission.ticket))
+            self._sweep(now)
+        return admission
+
+    async def retry_after(self, keys: Sequence[str]) -> int | None:
+        """Seconds to wait if any key is at its limit, else None; records nothing."""
+        return self._wait(keys, self._clock.now().timestamp())
+
+    async def clear(self, admission: Admission) -> None:
+        self.clear_now(admission)
+
+    def clear_now(self, admission: Admission) -> None:
+        for key in admission.keys:
+            attempts = self._attempts.get(key)
+            if attempts is not None:
+                kept = [entry for entry in attempts if entry[1] != admission.ticket]
+                attempts.clear()
+                attempts.extend(kept)
+
+    async def reset(self, key: str) -> None:
+        self._attempts.pop(key, None)
+
+    def _wait(self, keys: Sequence[str], now: float) -> int | None:
         worst: int | None = None
         for key in keys:
             limit = self._limits.of(key)
-            failures = self._live_failures(key, now)
-            if failures is None or len(failures) < limit:
+            attempts = self._live_attempts(key, now)
+            if attempts is None or len(attempts) < limit:
                 continue
-            wait = _seconds_until(failures[0] + self._window, now)
+            wait = _seconds_until(attempts[-limit][0] + self._window, now)
             worst = wait if worst is None else max(worst, wait)
         return worst
 
-    async def record_failure(self, keys: Sequence[str]) -> None:
-        now = self._clock.now().timestamp()
-        for key in keys:
-            failures = self._live_failures(key, now)
-            if failures is None:
-                failures = self._failures[key] = deque(maxlen=self._limits.of(key))
-            failures.append(now)
-        self._sweep(now)
-
-    async def reset(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-    def _live_failures(self, key: str, now: float) -> deque[float] | None:
-        failures = self._failures.get(key)
-        if failures is None:
+    def _live_attempts(self, key: str, now: float) -> deque[tuple[float, str]] | None:
+        attempts = self._attempts.get(key)
+        if attempts is None:
             return None
         horizon = now - self._window
-        while failures and failures[0] <= horizon:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
+        while attempts and attempts[0][0] <= horizon:
+            attempts.popleft()
+        if not attempts:
+            del self._attempts[key]
             return None
-        return failures
+        return attempts
 
     def _sweep(self, now: float) -> None:
         # Keys nobody tries again would stay forever; drop the stale ones about once
@@ -142,45 +175,46 @@ class MemoryLoginThrottle:
         horizon = now - self._window
         stale = [
             key
-            for key, failures in self._failures.items()
-            if not failures or failures[-1] <= horizon
+            for key, attempts in self._attempts.items()
+            if not attempts or attempts[-1][0] <= horizon
         ]
         for key in stale:
-            del self._failures[key]
+            del self._attempts[key]
 
 
-# Both scripts run atomically in Redis, so concurrent API processes never interleave
-# between the trim, the count and the read. Scores are failure times in POSIX
-# seconds; members are unique per failure. Times arrive as strings made in Python:
-# Redis's Lua would round numbers it formats back to 14 digits.
-_RECORD_FAILURE = """
--- ARGV: now, horizon (now - window), window, member, then the limit of each key
+# The check and the record run as one script, so concurrent API processes never
+# interleave between them. Scores are attempt times in POSIX seconds; members are
+# unique per attempt. Times arrive as strings made in Python: Redis's Lua would round
+# numbers it formats back to 14 digits.
+_ADMIT = """
+-- ARGV: now, horizon (now - window), window, member, record (1/0), then each key's limit.
+-- Answers the time of the attempt whose expiry frees each key at its limit; when no
+-- key is at its limit, records the attempt on every key (if asked) and answers {}.
+local blocking = {}
 for i, key in ipairs(KEYS) do
-    local limit = tonumber(ARGV[4 + i])
+    local limit = tonumber(ARGV[5 + i])
     redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
-    redis.call('ZADD', key, ARGV[1], ARGV[4])
-    redis.call('ZREMRANGEBYRANK', key, 0, -limit - 1)
-    redis.call('EXPIRE', key, ARGV[3])
-end
-return 0
-"""
-
-_OLDEST_BLOCKING_FAILURES = """
--- ARGV: horizon (now - window), then the limit of each key.
--- Answers, per key, the time of the failure whose expiry frees the key, or nil.
-local result = {}
-for i, key in ipairs(KEYS) do
-    local limit = tonumber(ARGV[1 + i])
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
     local count = redis.call('ZCARD', key)
     if count >= limit then
         local entry = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-        result[i] = entry[2]
-    else
-        result[i] = false
+        blocking[#blocking + 1] = entry[2]
     end
 end
-return result
+if #blocking > 0 or ARGV[5] == '0' then
+    return blocking
+end
+for i, key in ipairs(KEYS) do
+    redis.call('ZADD', key, ARGV[1], ARGV[4])
+    redis.call('EXPIRE', key, ARGV[3])
+end
+return blocking
+"""
+
+_CLEAR = """
+for _, key in ipairs(KEYS) do
+    redis.call('ZREM', key, ARGV[1])
+end
+return 0
 """
 
 
@@ -191,12 +225,9 @@ class RedisLoginThrottle:
     digest keeps e-mail addresses out of Redis key names and bounds their length
     whatever a client sends. Each call is one round trip running one Lua script.
 
-    **Fails open.** If Redis cannot be reached or does not answer within
-    ``operation_timeout`` seconds, :meth:`retry_after` answers None and the other
-    methods do nothing, with a warning in the log (at most one every
-    ``warning_interval`` seconds). Failing closed would turn a Redis outage into a
-    login outage for every user; failing open only lifts the brake on guessing for
-    that time, and each guess still costs a full argon2 verification.
+    **Falls back, never open.** If Redis cannot be reached or does not answer within
+    ``operation_timeout`` seconds, attempts are counted by an in-memory throttle of
+    this process until Redis answers again; the switch is logged once each way.
 
     Assumes one Redis node (a script's keys would span cluster slots) and API hosts
     with synchronised clocks (the window uses the injected clock).
@@ -210,18 +241,18 @@ class RedisLoginThrottle:
         window_seconds: int = DEFAULT_WINDOW_SECONDS,
         clock: Clock,
         key_prefix: str = "storefront:login:",
-        operation_timeout: float = 0.5,
-        warning_interval: float = 60.0,
+        operation_timeout: float = 1.0,
     ) -> None:
-        if window_seconds < 1:
-            raise ValueError("window_seconds must be at least 1")
+        _check_window(window_seconds)
         self._limits = _KeyLimits(limits)
         self._window = window_seconds
         self._clock = clock
         self._prefix = key_prefix
         self._timeout = operation_timeout
-        self._warning_interval = warning_interval
-        self._last_warning: float | None = None
+        self._fallback = MemoryLoginThrottle(
+            limits=limits, window_seconds=window_seconds, clock=clock
+        )
+        self._degraded = False
         # Imported here: an API process without REDIS_URL never loads the Redis client.
         from redis.asyncio import Redis
         from redis.asyncio.retry import Retry
@@ -237,69 +268,88 @@ class RedisLoginThrottle:
             socket_connect_timeout=operation_timeout,
             retry=Retry(NoBackoff(), 0),
         )
-        self._record_failure = self._redis.register_script(_RECORD_FAILURE)
-        self._oldest_blocking_failures = self._redis.register_script(_OLDEST_BLOCKING_FAILURES)
+        self._admit = self._redis.register_script(_ADMIT)
+        self._clear = self._redis.register_script(_CLEAR)
+
+    async def admit(self, keys: Sequence[str]) -> Admission:
+        ticket = secrets.token_hex(8)
+        wait = await self._run(keys, ticket, record=True)
+        if wait is _UNAVAILABLE:
+            return self._fallback.admit_now(keys)
+        return Admission(keys=tuple(keys), ticket=ticket, retry_after=wait)
 
     async def retry_after(self, keys: Sequence[str]) -> int | None:
-        if not keys:
-            return None
-        now = self._clock.now().timestamp()
-        limits = [self._limits.of(key) for key in keys]
-        try:
-            async with asyncio.timeout(self._timeout):
-                oldest: list[bytes | None] = await self._oldest_blocking_failures(
-                    keys=[self._redis_key(key) for key in keys],
-                    args=[repr(now - self._window), *limits],
-                )
-        except self._unavailable as error:
-            self._warn_unavailable(error)
-            return None
-        waits = [
-            _seconds_until(float(score) + self._window, now)
-            for score in oldest
-            if score is not None
-        ]
-        return max(waits, default=None)
+        """Seconds to wait if any key is at its limit, else None; records nothing."""
+        wait = await self._run(keys, "", record=False)
+        return await self._fallback.retry_after(keys) if wait is _UNAVAILABLE else wait
 
-    async def record_failure(self, keys: Sequence[str]) -> None:
-        if not keys:
+    async def clear(self, admission: Admission) -> None:
+        if admission.ticket.startswith(_LOCAL_TICKET):
+            self._fallback.clear_now(admission)
             return
-        now = self._clock.now().timestamp()
-        limits = [self._limits.of(key) for key in keys]
-        # Unique even for failures in the same microsecond from several processes.
-        member = f"{now!r}:{secrets.token_hex(8)}"
         try:
             async with asyncio.timeout(self._timeout):
-                await self._record_failure(
-                    keys=[self._redis_key(key) for key in keys],
-                    args=[repr(now), repr(now - self._window), self._window, member, *limits],
+                await self._clear(
+                    keys=[self._redis_key(key) for key in admission.keys], args=[admission.ticket]
                 )
         except self._unavailable as error:
-            self._warn_unavailable(error)
+            self._went_down(error)
 
     async def reset(self, key: str) -> None:
+        await self._fallback.reset(key)
         try:
             async with asyncio.timeout(self._timeout):
                 await self._redis.delete(self._redis_key(key))
         except self._unavailable as error:
-            self._warn_unavailable(error)
+            self._went_down(error)
 
     async def close(self) -> None:
         """Close the connections; call it when the application shuts down."""
         await self._redis.aclose()
+
+    async def _run(self, keys: Sequence[str], ticket: str, *, record: bool) -> object:
+        """The admit script's wait (None: admitted), or ``_UNAVAILABLE``."""
+        if not keys:
+            return None
+        now = self._clock.now().timestamp()
+        limits = [self._limits.of(key) for key in keys]
+        try:
+            async with asyncio.timeout(self._timeout):
+                blocking: list[bytes] = await self._admit(
+                    keys=[self._redis_key(key) for key in keys],
+                    args=[
+                        repr(now),
+                        repr(now - self._window),
+                        self._window,
+                        ticket,
+                        int(record),
+                        *limits,
+                    ],
+                )
+        except self._unavailable as error:
+            self._went_down(error)
+            return _UNAVAILABLE
+        if self._degraded:
+            self._degraded = False
+            logger.info("Login throttle store reachable again: throttling is shared again")
+        waits = [_seconds_until(float(score) + self._window, now) for score in blocking]
+        return max(waits, default=None)
 
     def _redis_key(self, key: str) -> str:
         # The kind stays readable for whoever inspects Redis; the rest is a digest.
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         return f"{self._prefix}{key_kind(key)[:32]}:{digest}"
 
-    def _warn_unavailable(self, error: BaseException) -> None:
-        moment = time.monotonic()
-        if self._last_warning is not None and moment - self._last_warning < self._warning_interval:
+    def _went_down(self, error: BaseException) -> None:
+        if self._degraded:
             return
-        self._last_warning = moment
+        self._degraded = True
         logger.warning(
-            "Login throttle store unavailable, not throttling logins meanwhile: %s: %s",
+            "Login throttle store unavailable (%s: %s): this process throttles on its own "
+            "until it answers again",
             type(error).__name__,
             error,
         )
+
+
+_UNAVAILABLE: Final = object()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from application.ports import (
+    Admission,
     Clock,
     LoginThrottle,
     PasswordHasher,
@@ -70,6 +71,19 @@ async def save_user_changes(
     if changes.end_sessions:
         await uow.refresh_tokens.revoke_all_for_user(user_id, at)
     return user
+
+
+def email_key(email: str) -> str:
+    """The throttle key of the password attempts on an account (logins, current_password)."""
+    return f"email:{email}"
+
+
+async def admit(throttle: LoginThrottle, keys: list[str], refusal: str) -> Admission:
+    """Count a password attempt, or refuse it with ``TooManyAttempts``."""
+    admission = await throttle.admit(keys)
+    if admission.retry_after is not None:
+        raise TooManyAttempts(refusal, admission.retry_after)
+    return admission
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,29 +195,30 @@ class LogIn:
 
     async def execute(self, command: LogInCommand) -> TokenPair:
         email = command.email.strip().lower()
-        email_key = f"email:{email}"
-        keys = [email_key]
+        keys = [email_key(email)]
         if command.client_address:
             keys.append(f"client:{command.client_address}")
-        retry_after = await self._throttle.retry_after(keys)
-        if retry_after is not None:
-            raise TooManyAttempts("Too many failed logins; try again later", retry_after)
-
-        # No transaction is held while the password is hashed: that takes tens of ms.
-        async with self._uow() as uow:
-            user = await uow.users.get_by_email(email)
-        if user is None:
-            await self._hasher.verify_dummy(command.password)
-            check = None
-        else:
-            check = await self._hasher.verify(command.password, user.hashed_password)
+        admission = await admit(self._throttle, keys, "Too many failed logins; try again later")
+        try:
+            # No transaction is held while the password is hashed: that takes tens of ms.
+            async with self._uow() as uow:
+                user = await uow.users.get_by_email(email)
+            if user is None:
+                await self._hasher.verify_dummy(command.password)
+                check = None
+            else:
+                check = await self._hasher.verify(command.password, user.hashed_password)
+        except BaseException:
+            # Not a wrong password (the database is down...): not a failure either.
+            await self._throttle.clear(admission)
+            raise
         if user is None or check is None or not check.valid:
-            await self._throttle.record_failure(keys)
             raise InvalidCredentials("Incorrect e-mail or password")
+        await self._throttle.clear(admission)
         if not user.is_active:
             raise PermissionDenied("This account is inactive")
 
-        await self._throttle.reset(email_key)
+        await self._throttle.reset(keys[0])
         async with self._uow() as uow:
             if check.new_hash is not None:
                 await self._upgrade_hash(uow, user, check.new_hash)

@@ -432,16 +432,36 @@ class TokenService(Protocol):
         ...
 
 
-class LoginThrottle(Protocol):
-    """Counts failed logins per key (e-mail, client address) in a sliding window."""
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A throttle's answer to one attempt."""
 
-    async def retry_after(self, keys: Sequence[str]) -> int | None:
-        """Seconds to wait if any key is over its limit, else None."""
+    keys: tuple[str, ...]
+    ticket: str
+    """Identifies the attempt, counted as a failure until cleared."""
+    retry_after: int | None = None
+    """Set when refused: seconds to wait. A refused attempt is not counted."""
+
+
+class LoginThrottle(Protocol):
+    """Counts password attempts per key (e-mail, client address) in a sliding window.
+
+    An attempt counts from the moment it is admitted, before the password is checked,
+    so however many arrive at once no more than the limit per key are checked.
+    """
+
+    async def admit(self, keys: Sequence[str]) -> Admission:
+        """In one atomic step: refuse (``retry_after`` set, nothing counted) if any key is
+        at its limit, else count the attempt against every key."""
         ...
 
-    async def record_failure(self, keys: Sequence[str]) -> None: ...
+    async def clear(self, admission: Admission) -> None:
+        """The admitted attempt succeeded: it no longer counts."""
+        ...
 
-    async def reset(self, key: str) -> None: ...
+    async def reset(self, key: str) -> None:
+        """Forget every attempt counted against ``key``."""
+        ...
 
 
 class Clock(Protocol):
@@ -452,6 +472,7 @@ class Clock(Protocol):
 
 __all__ = [
     "AccessClaims",
+    "Admission",
     "Clock",
     "DependencyUnavailable",
     "EmailMessage",

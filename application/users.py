@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.auth import check_full_name, save_user_changes
+from application.auth import admit, check_full_name, email_key, save_user_changes
 from application.changes import UNSET, Unset, changed
 from application.pagination import (
     MAX_PAGE_SIZE,
@@ -13,7 +13,14 @@ from application.pagination import (
     page_from_slice,
     page_request,
 )
-from application.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory, UserChanges
+from application.ports import (
+    Clock,
+    LoginThrottle,
+    PasswordHasher,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UserChanges,
+)
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.ids import NEW_ID
 from domain.orders import UserStats
@@ -45,12 +52,21 @@ class UpdateProfile:
 
     A new password also ends every session of the account (refresh and access tokens).
     Only the fields given are written: whatever an admin changes meanwhile stands.
+    Wrong current passwords count as failed logins for the account's e-mail, so a
+    stolen access token cannot be used to guess the password.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        clock: Clock,
+        throttle: LoginThrottle,
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
+        self._throttle = throttle
 
     async def execute(self, command: UpdateProfileCommand) -> User:
         full_name = command.full_name
@@ -88,9 +104,13 @@ class UpdateProfile:
                 "current_password is required to change the e-mail or password",
                 field="current_password",
             )
+        admission = await admit(
+            self._throttle, [email_key(user.email)], "Too many wrong passwords; try again later"
+        )
         check = await self._hasher.verify(current_password, user.hashed_password)
         if not check.valid:
             raise PermissionDenied("The current password is not correct")
+        await self._throttle.clear(admission)
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,7 +199,7 @@ def _wire(
         log_out=LogOut(uow, clock),
         authenticate=Authenticate(uow, tokens),
         purge_refresh_tokens=PurgeRefreshTokens(uow, clock),
-        update_profile=UpdateProfile(uow, hasher, clock),
+        update_profile=UpdateProfile(uow, hasher, clock, throttle),
         get_user_stats=GetUserStats(uow),
         list_users=ListUsers(uow),
         get_user=GetUser(uow),

@@ -26,7 +26,7 @@ from domain.errors import InsufficientStock
 from domain.users import User
 from tests.contract.builders import a_user
 from tests.contract.test_placing_orders import add_products, add_users, one_line, stock_of
-from tests.unit.doubles import ReversibleHasher, SteppingClock
+from tests.unit.doubles import CountingThrottle, ReversibleHasher, SteppingClock
 
 
 async def shuffled(*calls: Awaitable[Any], seed: int = 11) -> list[Any]:
@@ -76,7 +76,7 @@ async def test_profile_edits_never_undo_a_demotion(uow_factory: UnitOfWorkFactor
     await add_account(uow_factory, "root@example.com", is_superuser=True)
     bob = await add_account(uow_factory, "bob@example.com", is_superuser=True)
     clock = SteppingClock()
-    edit = UpdateProfile(uow_factory, ReversibleHasher(), clock)
+    edit = UpdateProfile(uow_factory, ReversibleHasher(), clock, CountingThrottle())
 
     results = await shuffled(
         *(edit.execute(UpdateProfileCommand(bob.id, full_name=f"Bob {n}")) for n in range(60)),
@@ -95,7 +95,7 @@ async def test_profile_edits_never_undo_a_demotion(uow_factory: UnitOfWorkFactor
 async def test_profile_edits_never_undo_a_deactivation(uow_factory: UnitOfWorkFactory) -> None:
     bob = await add_account(uow_factory, "bob@example.com")
     clock = SteppingClock()
-    edit = UpdateProfile(uow_factory, ReversibleHasher(), clock)
+    edit = UpdateProfile(uow_factory, ReversibleHasher(), clock, CountingThrottle())
 
     results = await shuffled(
         *(edit.execute(UpdateProfileCommand(bob.id, full_name=f"Bob {n}")) for n in range(60)),

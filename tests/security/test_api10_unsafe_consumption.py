@@ -134,6 +134,7 @@ async def test_a_silent_redis_does_not_hold_up_a_login(silent_server: int) -> No
     finally:
         await container.close()
 
-    # The throttle fails open: logins go on, each bounded by its short Redis timeout.
+    # The throttle falls back to counting in this process: logins go on, each bounded
+    # by its short Redis timeout.
     assert (wrong.status_code, right.status_code) == (401, 200)
     assert elapsed < 2 * FAST

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from application.ports import AccessClaims, IssuedAccessToken, PasswordCheck
+from application.ports import AccessClaims, Admission, IssuedAccessToken, PasswordCheck
 from domain.errors import InvalidCredentials
 from domain.users import User
 
@@ -66,18 +66,23 @@ class LookupTokens:
 
 
 class CountingThrottle:
-    """Throttles a key after ``limit`` failures; no window (tests move no time)."""
+    """Refuses a key after ``limit`` failed attempts; no window (tests move no time)."""
 
     def __init__(self, limit: int = 3) -> None:
         self.limit = limit
         self.failures: defaultdict[str, int] = defaultdict(int)
 
-    async def retry_after(self, keys: Sequence[str]) -> int | None:
-        return 60 if any(self.failures[key] >= self.limit for key in keys) else None
-
-    async def record_failure(self, keys: Sequence[str]) -> None:
+    async def admit(self, keys: Sequence[str]) -> Admission:
+        if any(self.failures[key] >= self.limit for key in keys):
+            return Admission(keys=tuple(keys), ticket="", retry_after=60)
         for key in keys:
             self.failures[key] += 1
+        return Admission(keys=tuple(keys), ticket="counted")
+
+    async def clear(self, admission: Admission) -> None:
+        for key in admission.keys:
+            if self.failures[key]:
+                self.failures[key] -= 1
 
     async def reset(self, key: str) -> None:
         self.failures.pop(key, None)

@@ -203,7 +203,7 @@ async def test_promoting_a_user_stops_their_old_access_tokens(world: World) -> N
 
 async def test_changing_the_password_needs_the_current_one(world: World) -> None:
     user = await world.register()
-    update = UpdateProfile(world.uow, world.hasher, world.clock)
+    update = UpdateProfile(world.uow, world.hasher, world.clock, world.throttle)
     with pytest.raises(InvalidInput):
         await update.execute(UpdateProfileCommand(user_id=user.id, password="new-password"))
     with pytest.raises(PermissionDenied):
@@ -223,7 +223,7 @@ async def test_changing_the_password_needs_the_current_one(world: World) -> None
 async def test_changing_the_password_stops_outstanding_access_tokens(world: World) -> None:
     user = await world.register()
     pair = await world.log_in()
-    await UpdateProfile(world.uow, world.hasher, world.clock).execute(
+    await UpdateProfile(world.uow, world.hasher, world.clock, world.throttle).execute(
         UpdateProfileCommand(
             user_id=user.id, password="new-password", current_password="s3cret-pass"
         )
@@ -234,7 +234,7 @@ async def test_changing_the_password_stops_outstanding_access_tokens(world: Worl
 
 async def test_changing_the_name_needs_no_password(world: World) -> None:
     user = await world.register()
-    updated = await UpdateProfile(world.uow, world.hasher, world.clock).execute(
+    updated = await UpdateProfile(world.uow, world.hasher, world.clock, world.throttle).execute(
         UpdateProfileCommand(user_id=user.id, full_name="Alice Liddell")
     )
     assert updated.full_name == "Alice Liddell"
@@ -244,7 +244,7 @@ async def test_changing_the_email_to_a_taken_one_is_a_conflict(world: World) -> 
     user = await world.register()
     await world.register(email="bob@example.com")
     with pytest.raises(Conflict):
-        await UpdateProfile(world.uow, world.hasher, world.clock).execute(
+        await UpdateProfile(world.uow, world.hasher, world.clock, world.throttle).execute(
             UpdateProfileCommand(
                 user_id=user.id, email="BOB@example.com", current_password="s3cret-pass"
             )

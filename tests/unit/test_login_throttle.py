@@ -22,7 +22,6 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from adapters.login_throttle import DEFAULT_LIMITS, MemoryLoginThrottle, RedisLoginThrottle
-from application.ports import LoginThrottle
 from tests.unit.doubles import SteppingClock
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -90,14 +89,15 @@ def clock() -> SteppingClock:
     return SteppingClock()
 
 
-ThrottleFactory = Callable[..., LoginThrottle]
+Throttle = MemoryLoginThrottle | RedisLoginThrottle
+ThrottleFactory = Callable[..., Throttle]
 
 
 @pytest.fixture
 async def make_throttle(backend: Backend, clock: SteppingClock) -> AsyncIterator[ThrottleFactory]:
     made: list[RedisLoginThrottle] = []
 
-    def make(**overrides: Any) -> LoginThrottle:
+    def make(**overrides: Any) -> Throttle:
         settings: dict[str, Any] = {
             "limits": LIMITS,
             "window_seconds": WINDOW,
@@ -116,27 +116,27 @@ async def make_throttle(backend: Backend, clock: SteppingClock) -> AsyncIterator
 
 
 @pytest.fixture
-def throttle(make_throttle: ThrottleFactory) -> LoginThrottle:
+def throttle(make_throttle: ThrottleFactory) -> Throttle:
     return make_throttle()
 
 
-async def fail(throttle: LoginThrottle, keys: list[str], times: int, clock: SteppingClock) -> None:
-    """Record ``times`` failures, one second apart."""
+async def fail(throttle: Throttle, keys: list[str], times: int, clock: SteppingClock) -> None:
+    """Make ``times`` attempts that fail (are never cleared), one second apart."""
     for _ in range(times):
-        await throttle.record_failure(keys)
+        await throttle.admit(keys)
         clock.advance(seconds=1)
 
 
 # --- counting and the window --------------------------------------------------------------
 
 
-async def test_keys_without_failures_are_not_throttled(throttle: LoginThrottle) -> None:
+async def test_keys_without_failures_are_not_throttled(throttle: Throttle) -> None:
     assert await throttle.retry_after([ALICE, CLIENT]) is None
     assert await throttle.retry_after([]) is None
 
 
 async def test_failures_below_the_limit_are_not_throttled(
-    throttle: LoginThrottle, clock: SteppingClock
+    throttle: Throttle, clock: SteppingClock
 ) -> None:
     await fail(throttle, [ALICE], LIMITS["email"] - 1, clock)
 
@@ -144,7 +144,7 @@ async def test_failures_below_the_limit_are_not_throttled(
 
 
 async def test_a_key_is_throttled_once_it_reaches_its_limit(
-    throttle: LoginThrottle, clock: SteppingClock
+    throttle: Throttle, clock: SteppingClock
 ) -> None:
     await fail(throttle, [ALICE], LIMITS["email"], clock)
 
@@ -152,7 +152,7 @@ async def test_a_key_is_throttled_once_it_reaches_its_limit(
 
 
 async def test_retry_after_counts_down_to_when_the_oldest_failure_leaves_the_window(
-    throttle: LoginThrottle, clock: SteppingClock
+    throttle: Throttle, clock: SteppingClock
 ) -> None:
     first_failure = clock.now()
     await fail(throttle, [ALICE], LIMITS["email"], clock)  # at +0, +1, +2 s
@@ -166,7 +166,7 @@ async def test_retry_after_counts_down_to_when_the_oldest_failure_leaves_the_win
 
 
 async def test_the_window_slides_failures_leave_it_one_by_one(
-    throttle: LoginThrottle, clock: SteppingClock
+    throttle: Throttle, clock: SteppingClock
 ) -> None:
     first_failure = clock.now()
     await fail(throttle, [ALICE], LIMITS["email"], clock)  # at +0, +1, +2 s
@@ -175,16 +175,14 @@ async def test_the_window_slides_failures_leave_it_one_by_one(
     clock.advance(seconds=WINDOW)  # the failure at +0 has just left the window
     assert await throttle.retry_after([ALICE]) is None
 
-    await throttle.record_failure([ALICE])  # +900, +1, +2 in the window again
+    await throttle.admit([ALICE])  # +900, +1, +2 in the window again
     assert await throttle.retry_after([ALICE]) == 1
 
     clock.advance(seconds=1)
     assert await throttle.retry_after([ALICE]) is None
 
 
-async def test_retry_after_is_at_least_one_second(
-    throttle: LoginThrottle, clock: SteppingClock
-) -> None:
+async def test_retry_after_is_at_least_one_second(throttle: Throttle, clock: SteppingClock) -> None:
     first_failure = clock.now()
     await fail(throttle, [ALICE], LIMITS["email"], clock)
 
@@ -194,21 +192,39 @@ async def test_retry_after_is_at_least_one_second(
     assert await throttle.retry_after([ALICE]) == 1
 
 
-async def test_failures_beyond_the_limit_keep_the_key_throttled_until_enough_leave(
-    throttle: LoginThrottle, clock: SteppingClock
+async def test_attempts_refused_at_the_limit_are_not_counted(
+    throttle: Throttle, clock: SteppingClock
 ) -> None:
-    # Concurrent logins can each record a failure after the check let them through.
     first_failure = clock.now()
-    await fail(throttle, [ALICE], LIMITS["email"] + 2, clock)  # at +0 .. +4 s
+    await fail(throttle, [ALICE], LIMITS["email"] + 2, clock)  # admitted at +0 .. +2 s
     clock.current = first_failure
 
-    # Free once only limit - 1 remain: when the one at +2 leaves.
-    assert await throttle.retry_after([ALICE]) == WINDOW + 2 + 1 - 1
+    # Free when the one at +0 leaves: the two refused at +3 and +4 count for nothing.
+    assert await throttle.retry_after([ALICE]) == WINDOW
 
 
-async def test_each_kind_of_key_has_its_own_limit(
-    throttle: LoginThrottle, clock: SteppingClock
+async def test_admitting_and_counting_is_one_step_however_many_arrive_at_once(
+    throttle: Throttle,
 ) -> None:
+    answers = await asyncio.gather(*(throttle.admit([ALICE, CLIENT]) for _ in range(40)))
+
+    admitted = [answer for answer in answers if answer.retry_after is None]
+    assert len(admitted) == LIMITS["email"]
+    assert all(answer.retry_after is not None for answer in answers if answer not in admitted)
+
+
+async def test_a_cleared_attempt_no_longer_counts(throttle: Throttle, clock: SteppingClock) -> None:
+    await fail(throttle, [ALICE], LIMITS["email"] - 1, clock)
+    succeeded = await throttle.admit([ALICE, CLIENT])
+
+    await throttle.clear(succeeded)
+
+    assert await throttle.retry_after([ALICE]) is None
+    assert (await throttle.admit([ALICE])).retry_after is None
+    assert (await throttle.admit([ALICE])).retry_after is not None
+
+
+async def test_each_kind_of_key_has_its_own_limit(throttle: Throttle, clock: SteppingClock) -> None:
     await fail(throttle, [ALICE, CLIENT], LIMITS["email"], clock)
 
     assert await throttle.retry_after([ALICE]) is not None
@@ -219,7 +235,7 @@ async def test_each_kind_of_key_has_its_own_limit(
     assert await throttle.retry_after([BOB]) is None
 
 
-async def test_keys_are_counted_apart(throttle: LoginThrottle, clock: SteppingClock) -> None:
+async def test_keys_are_counted_apart(throttle: Throttle, clock: SteppingClock) -> None:
     await fail(throttle, [ALICE], LIMITS["email"], clock)
 
     assert await throttle.retry_after([BOB, OTHER_CLIENT]) is None
@@ -227,7 +243,7 @@ async def test_keys_are_counted_apart(throttle: LoginThrottle, clock: SteppingCl
 
 
 async def test_retry_after_answers_for_the_key_that_must_wait_longest(
-    throttle: LoginThrottle, clock: SteppingClock
+    throttle: Throttle, clock: SteppingClock
 ) -> None:
     start = clock.now()
     await fail(throttle, [CLIENT], LIMITS["client"], clock)  # +0 .. +4 s
@@ -244,9 +260,10 @@ async def test_retry_after_answers_for_the_key_that_must_wait_longest(
 
 
 async def test_reset_clears_one_key_and_leaves_the_others(
-    throttle: LoginThrottle, clock: SteppingClock
+    throttle: Throttle, clock: SteppingClock
 ) -> None:
-    await fail(throttle, [ALICE, CLIENT], LIMITS["client"], clock)
+    await fail(throttle, [ALICE], LIMITS["email"], clock)
+    await fail(throttle, [CLIENT], LIMITS["client"], clock)
 
     await throttle.reset(ALICE)
 
@@ -254,15 +271,15 @@ async def test_reset_clears_one_key_and_leaves_the_others(
     assert await throttle.retry_after([CLIENT]) is not None
 
 
-async def test_reset_of_an_unknown_key_does_nothing(throttle: LoginThrottle) -> None:
+async def test_reset_of_an_unknown_key_does_nothing(throttle: Throttle) -> None:
     await throttle.reset(BOB)
 
     assert await throttle.retry_after([BOB]) is None
 
 
-async def test_a_key_whose_kind_has_no_limit_is_refused(throttle: LoginThrottle) -> None:
+async def test_a_key_whose_kind_has_no_limit_is_refused(throttle: Throttle) -> None:
     with pytest.raises(ValueError, match="No login failure limit"):
-        await throttle.record_failure(["username:alice"])
+        await throttle.admit(["username:alice"])
     with pytest.raises(ValueError, match="No login failure limit"):
         await throttle.retry_after(["username:alice"])
 
@@ -274,7 +291,7 @@ async def test_limits_can_be_a_function_of_the_whole_key(
         return 1 if key == "email:admin@example.com" else 3
 
     throttle = make_throttle(limits=limit)
-    await throttle.record_failure(["email:admin@example.com", ALICE])
+    await throttle.admit(["email:admin@example.com", ALICE])
 
     assert await throttle.retry_after(["email:admin@example.com"]) is not None
     assert await throttle.retry_after([ALICE]) is None
@@ -290,9 +307,9 @@ async def test_the_defaults_are_five_per_email_and_fifty_per_client(
     await fail(throttle, [ALICE, CLIENT], 1, clock)
     assert await throttle.retry_after([ALICE]) is not None
 
-    await fail(throttle, [BOB, CLIENT], 44, clock)
+    await fail(throttle, [CLIENT], 44, clock)
     assert await throttle.retry_after([CLIENT]) is None
-    await fail(throttle, [BOB, CLIENT], 1, clock)
+    await fail(throttle, [CLIENT], 1, clock)
     assert await throttle.retry_after([CLIENT]) is not None
 
 
@@ -315,13 +332,13 @@ def test_a_window_below_one_second_is_refused(clock: SteppingClock) -> None:
 async def test_the_memory_throttle_forgets_keys_nobody_tries_again(clock: SteppingClock) -> None:
     throttle = MemoryLoginThrottle(limits=LIMITS, window_seconds=WINDOW, clock=clock)
     for number in range(1000):
-        await throttle.record_failure([f"email:user{number}@example.com"])
+        await throttle.admit([f"email:user{number}@example.com"])
 
     clock.advance(seconds=WINDOW + 1)
-    await throttle.record_failure([ALICE])
+    await throttle.admit([ALICE])
 
     # White-box: the bound on memory is the point of this test.
-    assert list(throttle._failures) == [ALICE]
+    assert list(throttle._attempts) == [ALICE]
 
 
 # --- Redis specifics ----------------------------------------------------------------------
@@ -333,11 +350,11 @@ async def test_two_redis_throttles_share_one_count(redis_prefix: str, clock: Ste
     one = RedisLoginThrottle(REDIS_URL, key_prefix=redis_prefix, **settings)
     other = RedisLoginThrottle(REDIS_URL, key_prefix=redis_prefix, **settings)
     try:
-        await one.record_failure([ALICE])
-        await other.record_failure([ALICE])
+        await one.admit([ALICE])
+        await other.admit([ALICE])
         assert await one.retry_after([ALICE]) is None
 
-        await one.record_failure([ALICE])
+        await one.admit([ALICE])
 
         assert await other.retry_after([ALICE]) is not None
         await other.reset(ALICE)
@@ -366,11 +383,11 @@ async def test_redis_keys_expire_and_hold_no_email_address(
     ]
     assert not any("alice" in key or "203.0.113.9" in key for key in keys)
     assert all(0 < redis_client.ttl(key) <= WINDOW for key in keys)
-    # Only the newest `limit` failures matter, so no more are kept.
-    assert sorted(redis_client.zcard(key) for key in keys) == [LIMITS["email"], LIMITS["client"]]
+    # Attempts refused at the e-mail's limit are counted on no key.
+    assert sorted(redis_client.zcard(key) for key in keys) == [LIMITS["email"]] * 2
 
 
-async def test_an_unreachable_redis_fails_open_with_a_warning(
+async def test_an_unreachable_redis_falls_back_to_this_process_with_one_warning(
     clock: SteppingClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Port 1: nothing listens there, so connecting is refused at once.
@@ -378,16 +395,20 @@ async def test_an_unreachable_redis_fails_open_with_a_warning(
         "redis://127.0.0.1:1/0", limits=LIMITS, window_seconds=WINDOW, clock=clock
     )
     with caplog.at_level(logging.WARNING, logger="adapters.login_throttle"):
-        for _ in range(LIMITS["email"] + 1):
-            await throttle.record_failure([ALICE])
-        assert await throttle.retry_after([ALICE]) is None
+        answers = [await throttle.admit([ALICE]) for _ in range(LIMITS["email"] + 1)]
+        throttled = await throttle.retry_after([ALICE])
         await throttle.reset(ALICE)
+        after_reset = await throttle.retry_after([ALICE])
     await throttle.close()
 
+    # Never no throttling: this process counts on its own meanwhile.
+    assert [answer.retry_after is None for answer in answers] == [True] * LIMITS["email"] + [False]
+    assert throttled is not None
+    assert after_reset is None
     warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
     # Said once, not once per call: an outage must not flood the log.
     assert len(warnings) == 1
-    assert "not throttling" in warnings[0].getMessage()
+    assert "throttles on its own" in warnings[0].getMessage()
 
 
 async def test_a_redis_that_does_not_answer_does_not_hold_up_a_login(
@@ -413,7 +434,7 @@ async def test_a_redis_that_does_not_answer_does_not_hold_up_a_login(
     try:
         started = time.perf_counter()
         assert await throttle.retry_after([ALICE]) is None
-        await throttle.record_failure([ALICE])
+        await throttle.admit([ALICE])
         await throttle.reset(ALICE)
         elapsed = time.perf_counter() - started
     finally:

@@ -315,7 +315,7 @@ async def test_placing_an_order_leads_to_a_confirmation_with_its_total(shop: Sho
 async def test_an_order_email_goes_to_the_customers_current_address(shop: Shop) -> None:
     user = await shop.register("ann@example.com")
     await shop.order(user, (await shop.product(), 1))
-    await UpdateProfile(shop.uow, shop.hasher, shop.clock).execute(
+    await UpdateProfile(shop.uow, shop.hasher, shop.clock, CountingThrottle()).execute(
         UpdateProfileCommand(user_id=user.id, email="ann@new.example", current_password=PASSWORD)
     )
     mailer = RecordingMailer()

@@ -47,9 +47,11 @@ class ProfileController(Controller):
         "/",
         operation_id="update_my_profile",
         summary="Change my name, e-mail or password",
-        description="Changing `email` or `password` requires `current_password`.",
+        description="Changing `email` or `password` requires `current_password`. Wrong "
+        "current passwords count as failed logins for the account's e-mail (429 when over "
+        "the limit).",
         guards=[strict_json_body],
-        responses=problem_responses(401, 403, 409, 422),
+        responses=problem_responses(401, 403, 409, 422, 429),
     )
     async def update_me(
         self,
