@@ -313,6 +313,21 @@ class LogOut:
                 await uow.commit()
 
 
+class LogOutEverywhere:
+    """End every session of the account: all its refresh tokens, and (by a new token
+    version) every access token issued before now."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def execute(self, user_id: int) -> None:
+        async with self._uow() as uow:
+            changes = UserChanges(end_sessions=True)
+            await save_user_changes(uow, user_id, changes, self._clock.now())
+            await uow.commit()
+
+
 class Authenticate:
     """Turn an access token into the user it was issued to, if that still holds."""
 

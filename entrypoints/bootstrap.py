@@ -29,6 +29,7 @@ from application.auth import (
     Authenticate,
     LogIn,
     LogOut,
+    LogOutEverywhere,
     PurgeRefreshTokens,
     RefreshSession,
     RegisterUser,
@@ -102,6 +103,7 @@ class Container:
     log_in: LogIn
     refresh_session: RefreshSession
     log_out: LogOut
+    log_out_everywhere: LogOutEverywhere
     authenticate: Authenticate
     purge_refresh_tokens: PurgeRefreshTokens
 
@@ -197,6 +199,7 @@ def _wire(
         log_in=LogIn(uow, hasher, sessions, throttle, clock),
         refresh_session=RefreshSession(uow, sessions, clock),
         log_out=LogOut(uow, clock),
+        log_out_everywhere=LogOutEverywhere(uow, clock),
         authenticate=Authenticate(uow, tokens),
         purge_refresh_tokens=PurgeRefreshTokens(uow, clock),
         update_profile=UpdateProfile(uow, hasher, clock, throttle),

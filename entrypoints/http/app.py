@@ -42,11 +42,13 @@ from entrypoints.settings import Settings
 from entrypoints.version import VERSION
 
 GZIP_MINIMUM_SIZE = 1000
-EXPOSED_HEADERS = ["X-Request-ID", "X-Process-Time", "Retry-After", "WWW-Authenticate"]
+EXPOSED_HEADERS = ["X-Request-ID", "X-Process-Time", "Retry-After", "WWW-Authenticate", "ETag"]
 ALLOWED_REQUEST_HEADERS = [
     "Authorization",
     "Content-Type",
     "Idempotency-Key",
+    "If-Match",
+    "If-None-Match",
     "X-Request-ID",
     "Accept",
     "Accept-Language",

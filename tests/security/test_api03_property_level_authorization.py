@@ -216,6 +216,7 @@ def _steps() -> dict[str, Step]:
         "get_user": get("/api/v1/users/{user_id}"),
         "update_user": send("PATCH", "/api/v1/users/{user_id}", {"full_name": "Walked"}),
         "logout": logout,
+        "logout_all": send("POST", "/api/v1/auth/logout-all", None, "walker"),
         "delete_product": send("DELETE", "/api/v1/products/{product_id}", None),
         "deactivate_user": send("DELETE", "/api/v1/users/{user_id}", None),
     }

@@ -225,3 +225,17 @@ class AuthController(Controller):
         await container.log_out.execute(
             LogOutCommand(user_id=request.user.id, refresh_token=data.refresh_token)
         )
+
+    @post(
+        "/logout-all",
+        operation_id="logout_all",
+        summary="End every session of my account",
+        description="All refresh tokens of the account stop working, and so do all access "
+        "tokens issued before now (this one included).",
+        status_code=204,
+        responses=problem_responses(401),
+    )
+    async def logout_all(
+        self, request: Request[Any, Any, Any], container: NamedDependency[Container]
+    ) -> None:
+        await container.log_out_everywhere.execute(request.user.id)

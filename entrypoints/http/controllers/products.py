@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -14,8 +14,17 @@ from application.catalogue import (
     UpdateProductCommand,
 )
 from application.pagination import MAX_PAGE_SIZE
-from domain.products import CATEGORY_MAX_LENGTH, ProductDetails
+from domain.products import CATEGORY_MAX_LENGTH, Product, ProductDetails
 from entrypoints.bootstrap import Container
+from entrypoints.http.conditional import (
+    ETAG_HEADER,
+    NOT_MODIFIED,
+    IfMatch,
+    IfNoneMatch,
+    entity_tag,
+    expected_version,
+    tagged,
+)
 from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.schemas import (
@@ -33,6 +42,14 @@ from entrypoints.http.schemas import (
 from entrypoints.http.security import PUBLIC, PUBLIC_SECURITY, superuser_only
 
 SortKey = Literal["id", "name", "-name", "price", "-price", "created_at", "-created_at"]
+
+
+def _tag(product: Product) -> str:
+    return entity_tag("product", product.id, product.version)
+
+
+def _tagged(product: Product, if_none_match: str | None = None) -> Response[ProductResponse]:
+    return tagged(product_response(product), _tag(product), if_none_match)
 
 
 def _details(data: ProductRequest) -> ProductDetails:
@@ -91,13 +108,17 @@ class ProductController(Controller):
         summary="One product",
         opt=PUBLIC,
         security=PUBLIC_SECURITY,
-        responses=problem_responses(404),
+        responses={**problem_responses(404), **NOT_MODIFIED},
+        response_headers=ETAG_HEADER,
     )
     async def get_product(
-        self, product_id: FromPath[int], container: NamedDependency[Container]
-    ) -> ProductResponse:
+        self,
+        product_id: FromPath[int],
+        container: NamedDependency[Container],
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[ProductResponse]:
         product = await container.get_product.execute(product_id)
-        return product_response(product)
+        return _tagged(product, if_none_match)
 
     @get(
         "/slug/{slug:str}",
@@ -105,13 +126,17 @@ class ProductController(Controller):
         summary="One product, by slug",
         opt=PUBLIC,
         security=PUBLIC_SECURITY,
-        responses=problem_responses(404),
+        responses={**problem_responses(404), **NOT_MODIFIED},
+        response_headers=ETAG_HEADER,
     )
     async def get_product_by_slug(
-        self, slug: FromPath[str], container: NamedDependency[Container]
-    ) -> ProductResponse:
+        self,
+        slug: FromPath[str],
+        container: NamedDependency[Container],
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[ProductResponse]:
         product = await container.get_product_by_slug.execute(slug)
-        return product_response(product)
+        return _tagged(product, if_none_match)
 
     @post(
         "/",
@@ -119,44 +144,53 @@ class ProductController(Controller):
         summary="Add a product (its slug is made from the name)",
         guards=[superuser_only, strict_json_body],
         responses=problem_responses(401, 403, 409, 422),
+        response_headers=ETAG_HEADER,
     )
     async def create_product(
         self, data: JSONBody[ProductRequest], container: NamedDependency[Container]
-    ) -> ProductResponse:
+    ) -> Response[ProductResponse]:
         product = await container.create_product.execute(_details(data))
-        return product_response(product)
+        return _tagged(product)
 
     @put(
         "/{product_id:int}",
         operation_id="replace_product",
         summary="Replace a product (the slug stays)",
         guards=[superuser_only, strict_json_body],
-        responses=problem_responses(401, 403, 404, 422),
+        responses=problem_responses(401, 403, 404, 412, 422),
+        response_headers=ETAG_HEADER,
     )
     async def replace_product(
         self,
         product_id: FromPath[int],
         data: JSONBody[ProductRequest],
         container: NamedDependency[Container],
-    ) -> ProductResponse:
+        if_match: IfMatch = None,
+    ) -> Response[ProductResponse]:
         product = await container.replace_product.execute(
-            ReplaceProductCommand(product_id=product_id, details=_details(data))
+            ReplaceProductCommand(
+                product_id=product_id,
+                details=_details(data),
+                expected_version=expected_version(if_match, "product", product_id),
+            )
         )
-        return product_response(product)
+        return _tagged(product)
 
     @patch(
         "/{product_id:int}",
         operation_id="update_product",
         summary="Change some fields of a product",
         guards=[superuser_only, strict_json_body],
-        responses=problem_responses(401, 403, 404, 422),
+        responses=problem_responses(401, 403, 404, 412, 422),
+        response_headers=ETAG_HEADER,
     )
     async def update_product(
         self,
         product_id: FromPath[int],
         data: JSONBody[ProductPatchRequest],
         container: NamedDependency[Container],
-    ) -> ProductResponse:
+        if_match: IfMatch = None,
+    ) -> Response[ProductResponse]:
         product = await container.update_product.execute(
             UpdateProductCommand(
                 product_id=product_id,
@@ -166,18 +200,24 @@ class ProductController(Controller):
                 stock=given(data.stock),
                 category=given(data.category),
                 image_url=given(data.image_url),
+                expected_version=expected_version(if_match, "product", product_id),
             )
         )
-        return product_response(product)
+        return _tagged(product)
 
     @delete(
         "/{product_id:int}",
         operation_id="delete_product",
         summary="Take a product out of the catalogue (orders keep their lines)",
         guards=[superuser_only],
-        responses=problem_responses(401, 403, 404),
+        responses=problem_responses(401, 403, 404, 412),
     )
     async def delete_product(
-        self, product_id: FromPath[int], container: NamedDependency[Container]
+        self,
+        product_id: FromPath[int],
+        container: NamedDependency[Container],
+        if_match: IfMatch = None,
     ) -> None:
-        await container.delete_product.execute(product_id)
+        await container.delete_product.execute(
+            product_id, expected_version(if_match, "product", product_id)
+        )

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch
+from litestar import Controller, Response, delete, get, patch
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.pagination import MAX_PAGE_SIZE
 from application.users import AdminUpdateUserCommand, ListUsersCommand, UpdateProfileCommand
 from domain.errors import PermissionDenied
+from domain.users import User
 from entrypoints.bootstrap import Container
 from entrypoints.http import security_events
+from entrypoints.http.conditional import (
+    ETAG_HEADER,
+    NOT_MODIFIED,
+    IfMatch,
+    IfNoneMatch,
+    entity_tag,
+    expected_version,
+    tagged,
+)
 from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.schemas import (
@@ -32,16 +42,32 @@ from entrypoints.http.security import AuthenticatedRequest, client_address, supe
 MAX_PAGE_NUMBER = 1_000_000
 
 
+def _tagged(user: User, if_none_match: str | None = None) -> Response[UserResponse]:
+    return tagged(user_response(user), entity_tag("user", user.id, user.version), if_none_match)
+
+
+def _expected(if_match: str | None, user_id: int) -> int | None:
+    return expected_version(if_match, "user", user_id)
+
+
 class ProfileController(Controller):
     """The caller's own account."""
 
     path = "/api/v1/users/me"
     tags = ["users"]
 
-    @get("/", operation_id="get_my_profile", summary="My account", responses=problem_responses(401))
-    async def me(self, request: AuthenticatedRequest) -> UserResponse:
+    @get(
+        "/",
+        operation_id="get_my_profile",
+        summary="My account",
+        responses={**problem_responses(401), **NOT_MODIFIED},
+        response_headers=ETAG_HEADER,
+    )
+    async def me(
+        self, request: AuthenticatedRequest, if_none_match: IfNoneMatch = None
+    ) -> Response[UserResponse]:
         # The user was loaded by authentication for this very request: no second lookup.
-        return user_response(request.user)
+        return _tagged(request.user, if_none_match)
 
     @patch(
         "/",
@@ -51,14 +77,16 @@ class ProfileController(Controller):
         "current passwords count as failed logins for the account's e-mail (429 when over "
         "the limit).",
         guards=[strict_json_body],
-        responses=problem_responses(401, 403, 409, 422, 429),
+        responses=problem_responses(401, 403, 409, 412, 422, 429),
+        response_headers=ETAG_HEADER,
     )
     async def update_me(
         self,
         request: AuthenticatedRequest,
         data: JSONBody[ProfileUpdateRequest],
         container: NamedDependency[Container],
-    ) -> UserResponse:
+        if_match: IfMatch = None,
+    ) -> Response[UserResponse]:
         current_password = given(data.current_password)
         try:
             user = await container.update_profile.execute(
@@ -70,12 +98,13 @@ class ProfileController(Controller):
                     current_password=None
                     if not isinstance(current_password, str)
                     else current_password,
+                    expected_version=_expected(if_match, request.user.id),
                 )
             )
         except PermissionDenied:
             security_events.password_check_failed(request.user.id, _client(request, container))
             raise
-        return user_response(user)
+        return _tagged(user)
 
     @get(
         "/stats",
@@ -133,13 +162,17 @@ class UserAdminController(Controller):
         "/{user_id:int}",
         operation_id="get_user",
         summary="One account",
-        responses=problem_responses(401, 403, 404),
+        responses={**problem_responses(401, 403, 404), **NOT_MODIFIED},
+        response_headers=ETAG_HEADER,
     )
     async def get_user(
-        self, user_id: FromPath[int], container: NamedDependency[Container]
-    ) -> UserResponse:
+        self,
+        user_id: FromPath[int],
+        container: NamedDependency[Container],
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[UserResponse]:
         user = await container.get_user.execute(user_id)
-        return user_response(user)
+        return _tagged(user, if_none_match)
 
     @patch(
         "/{user_id:int}",
@@ -147,7 +180,8 @@ class UserAdminController(Controller):
         summary="Change an account's name, activity or rank",
         description="Deactivating, reactivating, promoting or demoting ends every session "
         "of the account. Demoting or deactivating the last active superuser is a conflict.",
-        responses=problem_responses(401, 403, 404, 409, 422),
+        responses=problem_responses(401, 403, 404, 409, 412, 422),
+        response_headers=ETAG_HEADER,
         guards=[strict_json_body],
     )
     async def update_user(
@@ -156,12 +190,14 @@ class UserAdminController(Controller):
         user_id: FromPath[int],
         data: JSONBody[AdminUserUpdateRequest],
         container: NamedDependency[Container],
-    ) -> UserResponse:
+        if_match: IfMatch = None,
+    ) -> Response[UserResponse]:
         command = AdminUpdateUserCommand(
             user_id=user_id,
             full_name=given(data.full_name),
             is_active=given(data.is_active),
             is_superuser=given(data.is_superuser),
+            expected_version=_expected(if_match, user_id),
         )
         user = await container.admin_update_user.execute(command)
         changes = {
@@ -176,7 +212,7 @@ class UserAdminController(Controller):
             security_events.role_changed(
                 request.user.id, user.id, _client(request, container), **changes
             )
-        return user_response(user)
+        return _tagged(user)
 
     @delete(
         "/{user_id:int}",
@@ -184,15 +220,16 @@ class UserAdminController(Controller):
         summary="Deactivate an account (its orders stay)",
         description="Every session of the account ends. Deactivating the last active "
         "superuser is a conflict.",
-        responses=problem_responses(401, 403, 404, 409),
+        responses=problem_responses(401, 403, 404, 409, 412),
     )
     async def deactivate_user(
         self,
         request: AuthenticatedRequest,
         user_id: FromPath[int],
         container: NamedDependency[Container],
+        if_match: IfMatch = None,
     ) -> None:
-        await container.deactivate_user.execute(user_id)
+        await container.deactivate_user.execute(user_id, _expected(if_match, user_id))
         security_events.role_changed(
             request.user.id, user_id, _client(request, container), is_active=False
         )
