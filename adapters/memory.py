@@ -285,6 +285,9 @@ class InMemoryProductRepository:
                 found[product_id] = copy.copy(product)
         return found
 
+    async def lock_slug_base(self, base: str) -> None:
+        """Units of work on the store are serialised already."""
+
     async def slugs_like(self, base: str) -> set[str]:
         prefix = base + "-"
         return {

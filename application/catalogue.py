@@ -44,9 +44,9 @@ from domain.products import (
 T = TypeVar("T")
 
 SEARCH_MAX_LENGTH = 200
-# Two requests may pick the same free slug; the database's unique index refuses the
-# second, which then picks again. More than a handful of such races means something
-# else is wrong.
+# Creations of same-named products take turns (lock_slug_base), so each sees the
+# slugs of those before it; the unique index stays the last word, and a refused slug
+# is picked again. More than a handful of such refusals means something else is wrong.
 SLUG_ATTEMPTS = 5
 
 
@@ -70,6 +70,7 @@ class CreateProduct:
             now = self._clock.now()
             try:
                 async with self._uow() as uow:
+                    await uow.products.lock_slug_base(base)
                     slug = numbered_slug(base, await uow.products.slugs_like(base))
                     product = await uow.products.add(Product.new(details, slug=slug, at=now))
                     await uow.commit()

@@ -173,7 +173,16 @@ class ProductRepository(Protocol):
         ...
 
     async def slugs_like(self, base: str) -> set[str]:
-        """Slugs in use (archived products included) equal to ``base`` or ``base-<n>``."""
+        """Slugs in use (archived products included) equal to ``base`` or ``base-<n>``.
+
+        Call :meth:`lock_slug_base` first in the same transaction: then no other
+        transaction picks from the same list until this one ends.
+        """
+        ...
+
+    async def lock_slug_base(self, base: str) -> None:
+        """Serialise slug allocation for ``base`` until the transaction ends, so that
+        concurrent creations of same-named products each see the others' slugs."""
         ...
 
     async def change(

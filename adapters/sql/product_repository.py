@@ -48,6 +48,12 @@ _SELECT_PRODUCTS_POSTGRESQL = sa.select(*PRODUCT_COLUMNS).where(
 _SELECT_PRODUCTS_SQLITE = sa.select(*PRODUCT_COLUMNS).where(
     products.c.id.in_(sa.bindparam("ids", expanding=True)), _IN_CATALOGUE
 )
+# A transaction-scoped advisory lock keyed by the slug's base, released at commit.
+_LOCK_SLUG_BASE = sa.select(
+    sa.func.pg_advisory_xact_lock(
+        sa.func.hashtextextended(sa.bindparam("base", type_=sa.String), 0)
+    )
+)
 _SELECT_SLUGS_LIKE = sa.select(products.c.slug).where(
     sa.or_(
         products.c.slug == sa.bindparam("base"),
@@ -253,6 +259,13 @@ class SqlProductRepository:
         result = await self._tx.execute(statement, {"ids": list(product_ids)})
         found = (product_from_row(row) for row in result)
         return {product.id: product for product in found}
+
+    async def lock_slug_base(self, base: str) -> None:
+        if not self._tx.is_postgresql:
+            return  # SQLite transactions are serialised already (BEGIN IMMEDIATE)
+        # A lock must live in the transaction, not in an autocommit read before it.
+        await self._tx.begin()
+        await self._tx.execute(_LOCK_SLUG_BASE, {"base": base})
 
     async def slugs_like(self, base: str) -> set[str]:
         result = await self._tx.execute(

@@ -9,10 +9,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from application.catalogue import UpdateProduct, UpdateProductCommand
+import pytest
+
+from application.auth import RefreshCommand, RefreshSession, SessionIssuer, TokenPair
+from application.catalogue import CreateProduct, UpdateProduct, UpdateProductCommand
 from application.orders import PlaceOrder, PlaceOrderCommand
 from application.ports import UnitOfWorkFactory, UserChanges
 from application.users import (
@@ -22,11 +26,12 @@ from application.users import (
     UpdateProfile,
     UpdateProfileCommand,
 )
-from domain.errors import InsufficientStock
+from domain.errors import InsufficientStock, InvalidCredentials
+from domain.products import ProductDetails
 from domain.users import User
-from tests.contract.builders import a_user
+from tests.contract.builders import a_product, a_user
 from tests.contract.test_placing_orders import add_products, add_users, one_line, stock_of
-from tests.unit.doubles import CountingThrottle, ReversibleHasher, SteppingClock
+from tests.unit.doubles import CountingThrottle, LookupTokens, ReversibleHasher, SteppingClock
 
 
 async def shuffled(*calls: Awaitable[Any], seed: int = 11) -> list[Any]:
@@ -131,3 +136,47 @@ async def test_two_superusers_demoting_each_other_at_once_leave_one(
             # Retired behind the use case's back, so the next round starts with none.
             await uow.users.change(survivors[0], UserChanges(is_superuser=False), clock.now())
             await uow.commit()
+
+
+async def test_same_named_products_created_at_once_each_get_their_own_slug(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    create = CreateProduct(uow_factory, SteppingClock())
+    details = a_product("Red Shirt")
+    shirt = ProductDetails.checked(
+        name=details.name,
+        description=None,
+        price=details.price,
+        stock=1,
+        category=details.category,
+        image_url=None,
+    )
+
+    results = await shuffled(*(create.execute(shirt) for _ in range(12)))
+
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    slugs = {product.slug for product in results}
+    assert slugs == {"red-shirt", *(f"red-shirt-{n}" for n in range(2, 13))}
+
+
+async def test_concurrent_refreshes_of_one_token_leave_no_live_descendant(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    clock = SteppingClock()
+    sessions = SessionIssuer(LookupTokens(), clock, timedelta(days=14))
+    user = await add_account(uow_factory, "ann@example.com")
+    async with uow_factory() as uow:
+        first = await sessions.issue(uow, user)
+        await uow.commit()
+    refresh = RefreshSession(uow_factory, sessions, clock)
+
+    results = await shuffled(
+        *(refresh.execute(RefreshCommand(first.refresh_token)) for _ in range(8))
+    )
+
+    pairs = [r for r in results if isinstance(r, TokenPair)]
+    assert len(pairs) == 1
+    assert all(isinstance(r, InvalidCredentials) for r in results if r not in pairs)
+    # The reuse revoked the family, the winner's new token included, whatever the order.
+    with pytest.raises(InvalidCredentials):
+        await refresh.execute(RefreshCommand(pairs[0].refresh_token))
