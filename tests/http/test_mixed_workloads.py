@@ -1,7 +1,8 @@
 """Randomised mixes of concurrent writes on PostgreSQL: the invariants hold, nothing 5xx.
 
-Each mix runs for a few seconds of wall time (MIX_SECONDS), long enough for hundreds of
-requests to interleave, short enough for the suite. The seed is printed on failure.
+Each mix runs for a few seconds of wall time (MIX_SECONDS), and in any case until a
+minimum of work is done (MIN_WRITES), so a slow machine still races as many writes.
+The seed is printed on failure.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tests.http.conftest import Api, bearer
 from tests.http.test_order_races import customers
 
 MIX_SECONDS = 3.0
+MIN_WRITES = 40
 ORDERS = "/api/v1/orders"
 PRODUCTS = "/api/v1/products"
 USERS = "/api/v1/users"
@@ -37,6 +39,10 @@ class Tally:
     def note(self, kind: str, response: httpx.Response) -> httpx.Response:
         self.seen[(kind, response.status_code)] += 1
         return response
+
+    def done(self, deadline: float, kind: str, status: int) -> bool:
+        """Past the deadline, with at least MIN_WRITES answers of this kind and status."""
+        return time.monotonic() >= deadline and self.seen[(kind, status)] >= MIN_WRITES
 
     def server_errors(self) -> list[tuple[str, int]]:
         return [key for key in self.seen if key[1] >= 500]
@@ -73,7 +79,7 @@ async def test_orders_cancellations_and_admin_edits_never_lose_a_unit(api: Api) 
 
     async def shop(headers: dict[str, str], rng: random.Random) -> None:
         mine: list[int] = []
-        while time.monotonic() < deadline:
+        while not tally.done(deadline, "order", 201):
             roll = rng.random()
             if roll < 0.25 and mine:
                 order_id = mine.pop(rng.randrange(len(mine)))
@@ -88,7 +94,7 @@ async def test_orders_cancellations_and_admin_edits_never_lose_a_unit(api: Api) 
                 mine.append(placed.json()["id"])
 
     async def curate(rng: random.Random) -> None:
-        while time.monotonic() < deadline:
+        while not tally.done(deadline, "order", 201):
             path = f"{PRODUCTS}/{rng.choice(product_ids)}"
             edit = (
                 {"price": f"{rng.randint(1, 500)}.{rng.randint(0, 99):02d}"}
@@ -107,7 +113,6 @@ async def test_orders_cancellations_and_admin_edits_never_lose_a_unit(api: Api) 
     assert not tally.server_errors(), (seed, tally.seen)
     assert {status for (kind, status) in tally.seen if kind == "order"} <= {201, 409}, seed
     assert {status for (kind, status) in tally.seen if kind != "order"} <= {200}, seed
-    assert tally.seen[("order", 201)] > 10, (seed, tally.seen)
     sold: Counter[int] = Counter()
     for headers in shoppers:
         sold.update(await placed_units(api, headers))
@@ -143,7 +148,7 @@ async def test_profile_edits_never_undo_the_admins_last_decision(api: Api) -> No
     async def edit_own_profile(email: str) -> None:
         headers: dict[str, str] | None = None
         number = 0
-        while time.monotonic() < deadline:
+        while not tally.done(deadline, "own", 200):
             if headers is None:
                 login = await api.http.post(
                     "/api/v1/auth/login", json={"email": email, "password": "correct-horse-battery"}
@@ -162,7 +167,7 @@ async def test_profile_edits_never_undo_the_admins_last_decision(api: Api) -> No
                 headers = None
 
     async def decide() -> None:
-        while time.monotonic() < deadline:
+        while not tally.done(deadline, "own", 200):
             _, user_id = rng.choice(users)
             decision = rng.choice(decisions)
             response = await api.http.patch(f"{USERS}/{user_id}", json=decision, headers=admin)
@@ -176,7 +181,6 @@ async def test_profile_edits_never_undo_the_admins_last_decision(api: Api) -> No
     assert not tally.server_errors(), (seed, tally.seen)
     assert {status for (kind, status) in tally.seen if kind == "decision"} == {200}, seed
     assert {status for (kind, status) in tally.seen if kind == "own"} <= {200, 401}, seed
-    assert tally.seen[("own", 200)] > 10, (seed, tally.seen)
     for user_id, expected in final.items():
         stored = (await api.http.get(f"{USERS}/{user_id}", headers=admin)).json()
         for field, value in expected.items():
