@@ -273,15 +273,18 @@ class RedisLoginThrottle:
 
     async def admit(self, keys: Sequence[str]) -> Admission:
         ticket = secrets.token_hex(8)
-        wait = await self._run(keys, ticket, record=True)
-        if wait is _UNAVAILABLE:
+        try:
+            wait = await self._run(keys, ticket, record=True)
+        except _Unavailable:
             return self._fallback.admit_now(keys)
         return Admission(keys=tuple(keys), ticket=ticket, retry_after=wait)
 
     async def retry_after(self, keys: Sequence[str]) -> int | None:
         """Seconds to wait if any key is at its limit, else None; records nothing."""
-        wait = await self._run(keys, "", record=False)
-        return await self._fallback.retry_after(keys) if wait is _UNAVAILABLE else wait
+        try:
+            return await self._run(keys, "", record=False)
+        except _Unavailable:
+            return await self._fallback.retry_after(keys)
 
     async def clear(self, admission: Admission) -> None:
         if admission.ticket.startswith(_LOCAL_TICKET):
@@ -307,8 +310,8 @@ class RedisLoginThrottle:
         """Close the connections; call it when the application shuts down."""
         await self._redis.aclose()
 
-    async def _run(self, keys: Sequence[str], ticket: str, *, record: bool) -> object:
-        """The admit script's wait (None: admitted), or ``_UNAVAILABLE``."""
+    async def _run(self, keys: Sequence[str], ticket: str, *, record: bool) -> int | None:
+        """The admit script's wait (None: admitted); ``_Unavailable`` if Redis is not."""
         if not keys:
             return None
         now = self._clock.now().timestamp()
@@ -328,7 +331,7 @@ class RedisLoginThrottle:
                 )
         except self._unavailable as error:
             self._went_down(error)
-            return _UNAVAILABLE
+            raise _Unavailable from error
         if self._degraded:
             self._degraded = False
             logger.info("Login throttle store reachable again: throttling is shared again")
@@ -352,4 +355,5 @@ class RedisLoginThrottle:
         )
 
 
-_UNAVAILABLE: Final = object()
+class _Unavailable(Exception):
+    """Redis did not answer; the fallback decides."""
