@@ -80,14 +80,18 @@ def check_image_url(url: str | None) -> str | None:
     """Only absolute http(s) URLs: the server never fetches them, clients do."""
     if url is None:
         return None
-    parts = urlsplit(url)
+    invalid = InvalidInput("Image URL must be an absolute http or https URL", field="image_url")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced "[" or "]" in the host ("Invalid IPv6 URL")
+        raise invalid from None
     if (
         len(url) > IMAGE_URL_MAX_LENGTH
         or parts.scheme not in ("http", "https")
         or not parts.netloc
         or any(ch.isspace() for ch in url)
     ):
-        raise InvalidInput("Image URL must be an absolute http or https URL", field="image_url")
+        raise invalid
     return url
 
 

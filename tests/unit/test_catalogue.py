@@ -38,7 +38,8 @@ def test_a_price_with_trailing_zeros_is_accepted_as_two_decimals() -> None:
     assert check_price(Decimal("19.900")) == Decimal("19.90")
 
 
-def test_image_urls_must_be_http_or_https() -> None:
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "http://V]x", "http://[::1"])
+def test_image_urls_must_be_http_or_https(url: str) -> None:
     with pytest.raises(InvalidInput):
         ProductDetails.checked(
             name="x",
@@ -46,7 +47,7 @@ def test_image_urls_must_be_http_or_https() -> None:
             price=Decimal(1),
             stock=0,
             category="c",
-            image_url="file:///etc/passwd",
+            image_url=url,
         )
 
 
