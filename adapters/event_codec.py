@@ -8,6 +8,7 @@ producing half an event.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 
 import msgspec
@@ -22,6 +23,16 @@ _DECODERS: dict[str, msgspec.json.Decoder[DomainEvent]] = {
     kind: msgspec.json.Decoder(event_type) for kind, event_type in _EVENT_TYPES.items()
 }
 
+# Event decoders ignore fields they do not know, such as this one.
+_TRACEPARENT = "_traceparent"
+
+
+class _Trace(msgspec.Struct):
+    traceparent: str | None = msgspec.field(default=None, name=_TRACEPARENT)
+
+
+_TRACE_DECODER = msgspec.json.Decoder(_Trace)
+
 KINDS = frozenset(_EVENT_TYPES)
 """Every kind this code can decode."""
 
@@ -30,12 +41,26 @@ class UnknownEvent(ValueError):
     """A stored event this code cannot read: an unknown kind or a payload that does not fit."""
 
 
-def encode_event(event: DomainEvent) -> tuple[str, str]:
-    """``(kind, payload)`` for storage."""
+def encode_event(event: DomainEvent, traceparent: str | None = None) -> tuple[str, str]:
+    """``(kind, payload)`` for storage; a ``traceparent`` rides along in the payload."""
     kind = type(event).__name__
     if kind not in _EVENT_TYPES:
         raise TypeError(f"{kind} is not a domain event")
-    return kind, _ENCODER.encode(event).decode()
+    if traceparent is None:
+        return kind, _ENCODER.encode(event).decode()
+    fields: dict[str, object] = {
+        field.name: getattr(event, field.name) for field in dataclasses.fields(event)
+    }
+    fields[_TRACEPARENT] = traceparent
+    return kind, _ENCODER.encode(fields).decode()
+
+
+def traceparent_of(payload: str | bytes) -> str | None:
+    """The ``traceparent`` stored with an event by :func:`encode_event`, if any."""
+    try:
+        return _TRACE_DECODER.decode(payload).traceparent
+    except msgspec.DecodeError:
+        return None
 
 
 def decode_event(kind: str, payload: str | bytes) -> DomainEvent:
@@ -49,4 +74,4 @@ def decode_event(kind: str, payload: str | bytes) -> DomainEvent:
         raise UnknownEvent(f"Malformed {kind} payload: {error}") from error
 
 
-__all__ = ["KINDS", "UnknownEvent", "decode_event", "encode_event"]
+__all__ = ["KINDS", "UnknownEvent", "decode_event", "encode_event", "traceparent_of"]

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from adapters.clock import SystemClock
+from adapters.trace_context import current_traceparent
 from application.changes import UNSET
 from application.pagination import KeysetPosition, PageRequest, Slice
 from application.ports import (
@@ -109,6 +110,7 @@ class OutboxRecord:
     last_error: str | None = None
     delivered_at: datetime | None = None
     failed_at: datetime | None = None
+    traceparent: str | None = None
 
 
 @dataclass(eq=False)
@@ -548,6 +550,7 @@ class InMemoryOutboxRepository:
                 event=record.event,
                 attempts=record.attempts,
                 created_at=record.created_at,
+                traceparent=record.traceparent,
             )
             for record in due
         ]
@@ -665,10 +668,15 @@ class InMemoryUnitOfWork:
         self._journal.forget()
         if self._events:
             now = self._clock.now()
+            traceparent = current_traceparent()
             for event in self._events:
                 message_id = next(self._store.outbox_ids)
                 self._store.outbox[message_id] = OutboxRecord(
-                    id=message_id, event=event, created_at=now, next_attempt_at=now
+                    id=message_id,
+                    event=event,
+                    created_at=now,
+                    next_attempt_at=now,
+                    traceparent=traceparent,
                 )
             self._events.clear()
 

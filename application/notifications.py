@@ -188,6 +188,7 @@ class DeliverOutbox:
             text=letter.text,
             html=letter.html,
             message_id=f"<outbox-{message.id}@{self._message_domain}>",
+            traceparent=message.traceparent,
         )
         try:
             await self._mailer.send(email)

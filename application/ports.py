@@ -295,6 +295,8 @@ class OutboxMessage:
     attempts: int
     """Delivery attempts that failed so far."""
     created_at: datetime
+    traceparent: str | None = None
+    """The W3C trace context of the request that queued it, when it was traced."""
 
 
 class OutboxRepository(Protocol):
@@ -347,6 +349,8 @@ class EmailMessage:
     html: str
     message_id: str
     """Stable per outbox message, so a duplicate delivery is recognisable."""
+    traceparent: str | None = None
+    """The outbox message's, for a delivery span linked to the request that queued it."""
 
 
 class MailDeliveryError(Exception):

@@ -71,6 +71,7 @@ from entrypoints.shutdown import background_stop_seconds
 if TYPE_CHECKING:
     from adapters.memory import InMemoryStore
     from adapters.sql.connection_gate import ConnectionGate
+    from entrypoints.tracing import Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -317,7 +318,9 @@ def _closer_for_hasher(hasher: PasswordHasher) -> tuple[Closer, ...]:
     return (close_hasher,)
 
 
-def build_container(settings: Settings, *, hasher: PasswordHasher | None = None) -> Container:
+def build_container(
+    settings: Settings, *, hasher: PasswordHasher | None = None, tracing: Tracing | None = None
+) -> Container:
     """The production wiring: SQL on ``DATABASE_URL``, argon2, JWT, Redis when configured.
 
     Creating the engine opens no connection; the first request (or the readiness
@@ -334,6 +337,8 @@ def build_container(settings: Settings, *, hasher: PasswordHasher | None = None)
         # Reads need no transaction; units of work open one at their first write.
         autocommit=True,
     )
+    if tracing is not None:
+        tracing.instrument_engine(engine)
     clock = SystemClock()
     hasher = hasher or Argon2PasswordHasher()
     throttle, throttle_closers = _throttle(settings, clock)
@@ -353,7 +358,7 @@ def build_container(settings: Settings, *, hasher: PasswordHasher | None = None)
         tokens=_token_service(settings, clock),
         clock=clock,
         throttle=throttle,
-        mailer=_mailer(settings),
+        mailer=tracing.mailer(_mailer(settings)) if tracing else _mailer(settings),
         engine=engine,
         readiness=readiness,
         closers=(

@@ -34,6 +34,7 @@ from entrypoints.logs import configure_logging
 from entrypoints.metrics import private_multiprocess_directory
 from entrypoints.settings import Settings, SettingsError, load_settings
 from entrypoints.shutdown import drain_seconds
+from entrypoints.tracing import Tracing, configure_tracing
 from entrypoints.version import VERSION
 
 logger = logging.getLogger("storefront")
@@ -314,7 +315,8 @@ def _short(exc: BaseException) -> str:
 
 async def _worker(settings: Settings) -> int:
     """Deliver the outbox and purge dead refresh tokens until SIGTERM or SIGINT."""
-    container = await asyncio.to_thread(_container_for_command, settings)
+    tracing = configure_tracing(settings)
+    container = await asyncio.to_thread(_container_for_command, settings, tracing)
     dispatcher = container.outbox_dispatcher()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
@@ -327,6 +329,8 @@ async def _worker(settings: Settings) -> int:
     finally:
         await purge.stop()
         await container.close()
+        if tracing is not None:
+            tracing.shutdown()
     logger.info("Outbox worker stopped")
     return 0
 
@@ -405,9 +409,9 @@ async def _create_superuser(settings: Settings, email: str, password: str) -> in
     return 0
 
 
-def _container_for_command(settings: Settings) -> Container:
+def _container_for_command(settings: Settings, tracing: Tracing | None = None) -> Container:
     _prepare_database(settings, refuse_outdated=True)
-    return build_container(settings)
+    return build_container(settings, tracing=tracing)
 
 
 async def _seed_demo(settings: Settings, count: int, categories: int, stock: int | None) -> int:

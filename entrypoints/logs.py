@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from entrypoints.http.request_context import request_id_var
@@ -13,15 +14,27 @@ from entrypoints.settings import Settings
 SQL_STATEMENT_LOGGER = "sqlalchemy.engine"
 """At INFO and below it logs every statement with its parameters: password hashes,
 e-mail addresses, refresh-token digests. It stays at WARNING whatever ``LOG_LEVEL`` says."""
-CONSOLE_FORMAT = "%(asctime)s %(levelname)-8s %(name)s [%(request_id)s] %(message)s"
+CONSOLE_FORMAT = "%(asctime)s %(levelname)-8s %(name)s [%(request_id)s%(trace)s] %(message)s"
+
+_trace_id_source: Callable[[], str | None] | None = None
+
+
+def set_trace_id_source(source: Callable[[], str | None] | None) -> None:
+    """Where records find the current trace id (set when tracing is on)."""
+    global _trace_id_source
+    _trace_id_source = source
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds the current request's id (or ``-``) to every record that does not carry one."""
+    """Adds the current request's id (or ``-``) to every record that does not carry one,
+    and the current trace's id when tracing is on."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get() or "-"
+        trace_id = _trace_id_source() if _trace_id_source is not None else None
+        record.trace_id = trace_id
+        record.trace = f" trace_id={trace_id}" if trace_id else ""
         return True
 
 
@@ -38,6 +51,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None),
         }
+        if trace_id := getattr(record, "trace_id", None):
+            entry["trace_id"] = trace_id
         # Structured records (the access log, security events) give their fields as
         # ``extra={"fields": {...}}``: keys of the object, not text in the message.
         fields = getattr(record, "fields", None)

@@ -89,6 +89,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_log: bool = True
     metrics_enabled: bool = True
     metrics_token: str | None = None
+    otel_variables: tuple[tuple[str, str], ...] = ()
+    """Every ``OTEL_*`` variable given (environment or ``.env``), for the tracing SDK."""
 
     @property
     def is_production(self) -> bool:
@@ -98,6 +100,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def sends_email(self) -> bool:
         """Whether e-mails go to an SMTP server (else they are written to the log)."""
         return self.email_backend != "log" and self.smtp_host is not None
+
+    @property
+    def tracing_enabled(self) -> bool:
+        """Whether the standard ``OTEL_*`` variables ask for traces to be exported."""
+        otel = dict(self.otel_variables)
+        if otel.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+            return False
+        exporter = otel.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+        if exporter:
+            return exporter != "none"
+        endpoints = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        return any(otel.get(name) for name in endpoints)
 
     @property
     def uses_sqlite(self) -> bool:
@@ -370,6 +384,9 @@ def load_settings(
         smtp_sender=reader.text("SMTP_SENDER"),
         email_backend=_email_backend(reader),
         metrics_token=reader.text("METRICS_TOKEN"),
+        otel_variables=tuple(
+            sorted((name, value) for name, value in raw.items() if name.startswith("OTEL_"))
+        ),
         trusted_proxies=_trusted_proxies(reader),
         # What is not given keeps the field's default, stated once, on Settings.
         **{name: value for name, value in given.items() if value is not None},

@@ -16,9 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.event_codec import UnknownEvent, decode_event, encode_event
+from adapters.event_codec import UnknownEvent, decode_event, encode_event, traceparent_of
 from adapters.sql.database import Transaction
 from adapters.sql.tables import UtcDateTime, outbox
+from adapters.trace_context import current_traceparent
 from application.ports import OutboxMessage
 from domain.events import DomainEvent
 
@@ -106,9 +107,9 @@ _PURGE_DELIVERED = sa.delete(outbox).where(
 _COUNT_BY_STATUS = sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)
 
 
-def outbox_row(event: DomainEvent, now: datetime) -> dict[str, Any]:
+def outbox_row(event: DomainEvent, now: datetime, traceparent: str | None = None) -> dict[str, Any]:
     """The row of a newly recorded event: pending and due at once."""
-    kind, payload = encode_event(event)
+    kind, payload = encode_event(event, traceparent)
     return {
         "kind": kind,
         "payload": payload,
@@ -129,13 +130,14 @@ class SqlOutboxRepository:
 
     async def append(self, events: Sequence[DomainEvent], now: datetime) -> None:
         """Write recorded events in one statement, oldest first (ids follow that order)."""
+        traceparent = current_traceparent()
         if len(events) == 1:
-            await self._tx.execute(_INSERT, outbox_row(events[0], now))
+            await self._tx.execute(_INSERT, outbox_row(events[0], now, traceparent))
             return
         for start in range(0, len(events), _ROWS_PER_INSERT):
             chunk = events[start : start + _ROWS_PER_INSERT]
             await self._tx.execute(
-                sa.insert(outbox).values([outbox_row(event, now) for event in chunk])
+                sa.insert(outbox).values([outbox_row(event, now, traceparent) for event in chunk])
             )
 
     async def claim(self, limit: int, now: datetime, lease_until: datetime) -> list[OutboxMessage]:
@@ -155,7 +157,11 @@ class SqlOutboxRepository:
                 continue
             messages.append(
                 OutboxMessage(
-                    id=row.id, event=event, attempts=row.attempts, created_at=row.created_at
+                    id=row.id,
+                    event=event,
+                    attempts=row.attempts,
+                    created_at=row.created_at,
+                    traceparent=traceparent_of(row.payload),
                 )
             )
         return messages

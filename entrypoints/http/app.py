@@ -39,6 +39,7 @@ from entrypoints.http.schemas import closed_struct_names
 from entrypoints.http.security import PUBLIC, bearer_auth
 from entrypoints.metrics import PoolSampler, metrics, process_stopped
 from entrypoints.settings import Settings
+from entrypoints.tracing import Tracing
 from entrypoints.version import VERSION
 
 GZIP_MINIMUM_SIZE = 1000
@@ -107,8 +108,8 @@ def _document_closed_request_bodies(app: Litestar) -> None:
             schema.additional_properties = False
 
 
-def create_app(container: Container) -> Litestar:
-    """The HTTP application driving ``container``'s use cases."""
+def create_app(container: Container, *, tracing: Tracing | None = None) -> Litestar:
+    """The HTTP application driving ``container``'s use cases (traced, with ``tracing``)."""
     settings = container.settings
 
     @asynccontextmanager
@@ -129,6 +130,8 @@ def create_app(container: Container) -> Litestar:
                 await dispatcher.stop()
             await purge.stop()
             await container.close()
+            if tracing is not None:
+                tracing.shutdown()
 
     auth = bearer_auth(
         container.authenticate.execute,
@@ -170,13 +173,15 @@ def create_app(container: Container) -> Litestar:
     hosts = HostPolicy(settings.allowed_hosts) if settings.allowed_hosts else None
     sinks = _exchange_sinks(settings)
     app.asgi_handler = RequestContextMiddleware(
-        report_routed_scope(app.asgi_handler) if sinks else app.asgi_handler,
+        report_routed_scope(app.asgi_handler) if sinks or tracing else app.asgi_handler,
         hosts,
         allow_by_options_handler(app.routes),
         PreflightPolicy(app.cors_config),
     )
     if sinks:
         app.asgi_handler = ExchangeObserver(app.asgi_handler, sinks)
+    if tracing is not None:
+        app.asgi_handler = tracing.wrap_asgi(app.asgi_handler)
     return app
 
 

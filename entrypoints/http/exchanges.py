@@ -51,13 +51,26 @@ class Exchange:
 
     @property
     def method_label(self) -> str:
-        """The method, or ``OTHER`` for one the API does not know (labels stay bounded)."""
-        return self.method if self.method in _KNOWN_METHODS else "OTHER"
+        return method_label(self.method)
 
     @property
     def user_id(self) -> int | None:
         user = self.scope.get("user")
         return getattr(user, "id", None)
+
+
+def method_label(method: str) -> str:
+    """The method, or ``OTHER`` for one the API does not know (labels stay bounded)."""
+    return method if method in _KNOWN_METHODS else "OTHER"
+
+
+def routed_scope_holder(scope: Scope) -> list[Scope]:
+    """Where :func:`report_routed_scope` leaves the scope the application routed."""
+    holder = cast("list[Scope] | None", scope.get(_ROUTED))
+    if holder is None:
+        holder = [scope]
+        scope[_ROUTED] = holder  # type: ignore[literal-required]
+    return holder
 
 
 class ExchangeSink(Protocol):
@@ -82,8 +95,7 @@ class ExchangeObserver:
         path = scope["path"]  # Litestar rewrites it for mounted apps
         status = 500
         request_id = ""
-        routed = [scope]
-        scope[_ROUTED] = routed  # type: ignore[literal-required]
+        routed = routed_scope_holder(scope)
 
         async def observe_start(message: Message) -> None:
             nonlocal status, request_id
