@@ -15,9 +15,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from adapters.sql.database import Transaction
+from adapters.sql.partial_updates import change_parameters
 from adapters.sql.rows import PRODUCT_COLUMNS, product_from_row, product_values
 from adapters.sql.tables import UtcDateTime, products
-from application.changes import UNSET
 from application.pagination import Slice
 from application.ports import ProductChanges, ProductQuery, ProductSort, ReservedStock
 from domain.errors import Conflict, PreconditionFailed
@@ -285,15 +285,10 @@ class SqlProductRepository:
         at: datetime,
         expected_version: int | None = None,
     ) -> Product | None:
-        params: dict[str, Any] = {"product_id": product_id, "at": at}
-        for name in _PRODUCT_CHANGE_FIELDS:
-            value = getattr(changes, name)
-            if value is not UNSET:
-                params[name] = value
-        fields = tuple(name for name in _PRODUCT_CHANGE_FIELDS if name in params)
+        params, fields = change_parameters(
+            changes, _PRODUCT_CHANGE_FIELDS, {"product_id": product_id, "at": at}, expected_version
+        )
         conditional = expected_version is not None
-        if conditional:
-            params["expected_version"] = expected_version
         row = (await self._tx.execute(_change_product(fields, conditional), params)).first()
         if row is not None:
             return product_from_row(row)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from adapters.sql.database import Transaction
 from adapters.sql.failures import is_unique_violation
 from adapters.sql.order_repository import SqlOrderRepository
+from adapters.sql.partial_updates import change_parameters
 from adapters.sql.product_repository import SqlProductRepository
 from adapters.sql.rows import (
     REFRESH_TOKEN_COLUMNS,
@@ -27,7 +28,6 @@ from adapters.sql.rows import (
     user_values,
 )
 from adapters.sql.tables import UtcDateTime, idempotency_keys, refresh_tokens, users
-from application.changes import UNSET
 from application.pagination import PageRequest, Slice
 from application.ports import IdempotencyRecord, UserChanges
 from domain.errors import Conflict, PreconditionFailed
@@ -127,15 +127,10 @@ class SqlUserRepository:
         at: datetime,
         expected_version: int | None = None,
     ) -> User | None:
-        params: dict[str, Any] = {"user_id": user_id, "at": at}
-        for name in _USER_CHANGE_FIELDS:
-            value = getattr(changes, name)
-            if value is not UNSET:
-                params[name] = value
-        fields = tuple(name for name in _USER_CHANGE_FIELDS if name in params)
+        params, fields = change_parameters(
+            changes, _USER_CHANGE_FIELDS, {"user_id": user_id, "at": at}, expected_version
+        )
         conditional = expected_version is not None
-        if conditional:
-            params["expected_version"] = expected_version
         statement = _change_user(fields, changes.end_sessions, conditional)
         try:
             row = (await self._tx.execute(statement, params)).first()
