@@ -29,7 +29,8 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, TypeAlias
 
-from application.ports import Admission, Clock
+from application.ports.accounts import Admission
+from application.ports.common import Clock
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

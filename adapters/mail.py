@@ -7,7 +7,7 @@ import logging
 from email.message import EmailMessage as MimeMessage
 from email.utils import formatdate
 
-from application.ports import EmailMessage, MailDeliveryError
+from application.ports.notifications import EmailMessage, MailDeliveryError
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from passlib.context import CryptContext  # type: ignore[import-untyped]
 
-from application.ports import PasswordCheck
+from application.ports.accounts import PasswordCheck
 
 _T = TypeVar("_T")
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -29,7 +29,8 @@ from typing import Any, Final
 import jwt
 from jwt.algorithms import HMACAlgorithm
 
-from application.ports import AccessClaims, Clock, IssuedAccessToken
+from application.ports.accounts import AccessClaims, IssuedAccessToken
+from application.ports.common import Clock
 from domain.errors import InvalidCredentials
 from domain.ids import MAX_ID
 from domain.users import User

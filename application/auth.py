@@ -8,16 +8,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from application.ports import (
+from application.ports.accounts import (
     Admission,
-    Clock,
     LoginThrottle,
     PasswordHasher,
     TokenService,
-    UnitOfWork,
-    UnitOfWorkFactory,
     UserChanges,
 )
+from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.errors import (
     InvalidCredentials,
     InvalidInput,

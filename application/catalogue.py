@@ -18,14 +18,8 @@ from application.pagination import (
     page_request,
     read_utc_time,
 )
-from application.ports import (
-    Clock,
-    ProductChanges,
-    ProductQuery,
-    ProductSort,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from application.ports.catalogue import ProductChanges, ProductQuery, ProductSort
+from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.products import (
     NAME_MAX_LENGTH,

@@ -16,15 +16,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from application.ports import (
-    Clock,
-    EmailMessage,
-    MailDeliveryError,
-    Mailer,
-    OutboxMessage,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
+from application.ports.notifications import EmailMessage, MailDeliveryError, Mailer, OutboxMessage
 from domain.events import DomainEvent, OrderCancelled, OrderPlaced, UserRegistered
 
 logger = logging.getLogger(__name__)

@@ -9,13 +9,9 @@ from datetime import timedelta
 from typing import NoReturn
 
 from application.pagination import KeysetPosition, Page, page_from_slice, page_request
-from application.ports import (
-    Clock,
-    IdempotencyRecord,
-    ReservedStock,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from application.ports.catalogue import ReservedStock
+from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
+from application.ports.ordering import IdempotencyRecord
 from domain.errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from domain.events import OrderCancelled, OrderPlaced
 from domain.ids import NEW_ID

@@ -13,14 +13,8 @@ from application.pagination import (
     page_from_slice,
     page_request,
 )
-from application.ports import (
-    Clock,
-    LoginThrottle,
-    PasswordHasher,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    UserChanges,
-)
+from application.ports.accounts import LoginThrottle, PasswordHasher, UserChanges
+from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.ids import NEW_ID
 from domain.orders import UserStats

@@ -46,14 +46,9 @@ from application.catalogue import (
 )
 from application.notifications import CountOutboxMessages, DeliverOutbox, PurgeOutbox
 from application.orders import CancelOrder, GetOrder, ListOrders, PlaceOrder
-from application.ports import (
-    Clock,
-    LoginThrottle,
-    Mailer,
-    PasswordHasher,
-    TokenService,
-    UnitOfWorkFactory,
-)
+from application.ports.accounts import LoginThrottle, PasswordHasher, TokenService
+from application.ports.common import Clock, UnitOfWorkFactory
+from application.ports.notifications import Mailer
 from application.users import (
     AdminUpdateUser,
     CreateSuperuser,
@@ -69,7 +64,7 @@ from entrypoints.settings import Settings
 from entrypoints.shutdown import background_stop_seconds
 
 if TYPE_CHECKING:
-    from adapters.memory import InMemoryStore
+    from adapters.memory.store import InMemoryStore
     from adapters.sql.connection_gate import ConnectionGate
     from entrypoints.tracing import Tracing
 
@@ -382,7 +377,8 @@ def build_memory_container(
     Only the login throttle follows the settings: with ``REDIS_URL`` it is the shared
     Redis one, so several in-memory apps can stand for several API processes.
     """
-    from adapters.memory import InMemoryStore, InMemoryUnitOfWork
+    from adapters.memory.store import InMemoryStore
+    from adapters.memory.unit_of_work import InMemoryUnitOfWork
 
     memory = store if store is not None else InMemoryStore()
     clock = clock or SystemClock()

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO, cast
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 from application.users import CreateSuperuserCommand
 from domain.errors import DomainError
 from entrypoints.bootstrap import Container, build_container, build_memory_container

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 
 from application.notifications import DeliverOutbox, PurgeOutbox
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from application.ports import EmailMessage, Mailer
+    from application.ports.notifications import EmailMessage, Mailer
     from entrypoints.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 
 POOL_EXHAUSTED = "Database connection pool exhausted"
 

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
 

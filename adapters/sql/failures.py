@@ -7,7 +7,7 @@ from typing import Literal
 
 import sqlalchemy.exc as sa_exc
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 
 # SQLSTATE classes meaning the server cannot serve us right now: connection exceptions,
 # insufficient resources (too many connections...), operator intervention (shutdown,

@@ -20,7 +20,7 @@ from adapters.event_codec import UnknownEvent, decode_event, encode_event, trace
 from adapters.sql.database import Transaction
 from adapters.sql.tables import UtcDateTime, outbox
 from adapters.trace_context import current_traceparent
-from application.ports import OutboxMessage
+from application.ports.notifications import OutboxMessage
 from domain.events import DomainEvent
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from adapters.sql.partial_updates import change_parameters
 from adapters.sql.rows import PRODUCT_COLUMNS, product_from_row, product_values
 from adapters.sql.tables import UtcDateTime, products
 from application.pagination import Slice
-from application.ports import ProductChanges, ProductQuery, ProductSort, ReservedStock
+from application.ports.catalogue import ProductChanges, ProductQuery, ProductSort, ReservedStock
 from domain.errors import Conflict, PreconditionFailed
 from domain.products import Product
 

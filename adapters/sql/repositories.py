@@ -29,7 +29,8 @@ from adapters.sql.rows import (
 )
 from adapters.sql.tables import UtcDateTime, idempotency_keys, refresh_tokens, users
 from application.pagination import PageRequest, Slice
-from application.ports import IdempotencyRecord, UserChanges
+from application.ports.accounts import UserChanges
+from application.ports.ordering import IdempotencyRecord
 from domain.errors import Conflict, PreconditionFailed
 from domain.sessions import RefreshToken
 from domain.users import User

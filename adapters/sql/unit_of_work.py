@@ -21,15 +21,11 @@ from adapters.sql.repositories import (
     SqlRefreshTokenRepository,
     SqlUserRepository,
 )
-from application.ports import (
-    Clock,
-    IdempotencyKeyRepository,
-    OrderRepository,
-    OutboxRepository,
-    ProductRepository,
-    RefreshTokenRepository,
-    UserRepository,
-)
+from application.ports.accounts import RefreshTokenRepository, UserRepository
+from application.ports.catalogue import ProductRepository
+from application.ports.common import Clock
+from application.ports.notifications import OutboxRepository
+from application.ports.ordering import IdempotencyKeyRepository, OrderRepository
 from domain.events import DomainEvent
 
 logger = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Empty, ExceptionHandlersMap
 from litestar.utils.scope.state import ScopeState
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 from domain.errors import (
     Conflict,
     DomainError,

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.store import InMemoryStore
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.engine import create_engine_for
 from adapters.sql.tables import metadata
 from adapters.sql.unit_of_work import SqlUnitOfWork
-from application.ports import UnitOfWork, UnitOfWorkFactory
+from application.ports.common import UnitOfWork, UnitOfWorkFactory
 from tests.conftest import create_postgres_database, drop_postgres_database
 
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

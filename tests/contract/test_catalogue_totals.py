@@ -7,7 +7,8 @@ import pytest
 from adapters.sql.catalogue_loader import SqlCatalogueLoader
 from adapters.sql.product_repository import EXACT_TOTAL_LIMIT
 from application.pagination import PageRequest
-from application.ports import ProductQuery, UnitOfWorkFactory
+from application.ports.catalogue import ProductQuery
+from application.ports.common import UnitOfWorkFactory
 from tests.contract.builders import a_product
 from tests.contract.conftest import Backend
 

@@ -18,7 +18,8 @@ import pytest
 from application.auth import RefreshCommand, RefreshSession, SessionIssuer, TokenPair
 from application.catalogue import CreateProduct, UpdateProduct, UpdateProductCommand
 from application.orders import PlaceOrder, PlaceOrderCommand
-from application.ports import UnitOfWorkFactory, UserChanges
+from application.ports.accounts import UserChanges
+from application.ports.common import UnitOfWorkFactory
 from application.users import (
     AdminUpdateUser,
     AdminUpdateUserCommand,

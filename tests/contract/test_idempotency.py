@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from application.ports import IdempotencyRecord, UnitOfWorkFactory
+from application.ports.common import UnitOfWorkFactory
+from application.ports.ordering import IdempotencyRecord
 from domain.errors import Conflict
 from tests.contract.builders import a_product, a_user, an_order, at
 

@@ -6,7 +6,7 @@ import asyncio
 from decimal import Decimal
 
 from application.pagination import KeysetPosition, PageRequest
-from application.ports import UnitOfWorkFactory
+from application.ports.common import UnitOfWorkFactory
 from domain.orders import Order, OrderStatus
 from domain.products import Product
 from tests.contract.builders import a_product, a_user, an_order, at

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from adapters.memory import InMemoryOutboxRepository, InMemoryUnitOfWork
+from adapters.memory.notifications import InMemoryOutboxRepository
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.outbox_repository import SqlOutboxRepository
 from adapters.sql.tables import outbox
 from adapters.sql.unit_of_work import SqlUnitOfWork
-from application.ports import UnitOfWorkFactory
+from application.ports.common import UnitOfWorkFactory
 from domain.events import DomainEvent, OrderCancelled, OrderPlaced, UserRegistered
 from tests.contract.builders import T0, a_user, at
 from tests.contract.conftest import Backend

@@ -14,7 +14,7 @@ import pytest
 
 from application.orders import CancelOrder, OrderAccess, PlaceOrder, PlaceOrderCommand
 from application.pagination import PageRequest
-from application.ports import UnitOfWorkFactory
+from application.ports.common import UnitOfWorkFactory
 from application.users import GetUserStats
 from domain.errors import InsufficientStock
 from domain.orders import OrderRequestLine

@@ -11,7 +11,8 @@ import pytest
 
 from application.catalogue import product_position
 from application.pagination import KeysetPosition, PageRequest
-from application.ports import ProductChanges, ProductQuery, ProductSort, UnitOfWorkFactory
+from application.ports.catalogue import ProductChanges, ProductQuery, ProductSort
+from application.ports.common import UnitOfWorkFactory
 from domain.errors import Conflict, PreconditionFailed
 from domain.products import Product
 from tests.contract.builders import a_product, at

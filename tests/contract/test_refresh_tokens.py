@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from application.ports import UnitOfWorkFactory
+from application.ports.common import UnitOfWorkFactory
 from domain.sessions import RefreshToken
 from tests.contract.builders import a_refresh_token, a_user, at
 

@@ -15,7 +15,7 @@ from adapters.sql.database import Transaction
 from adapters.sql.engine import create_engine_for, ping
 from adapters.sql.tables import users
 from adapters.sql.unit_of_work import SqlUnitOfWork
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 from tests.contract.builders import a_product, a_user, at
 
 UNREACHABLE_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:9/storefront"

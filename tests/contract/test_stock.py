@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from application.ports import ReservedStock, UnitOfWorkFactory
+from application.ports.catalogue import ReservedStock
+from application.ports.common import UnitOfWorkFactory
 from domain.products import Product
 from tests.contract.builders import a_product, at
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.memory import InMemoryStore, InMemoryUnitOfWork
-from application.ports import UnitOfWorkFactory, UserChanges
+from adapters.memory.store import InMemoryStore
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from application.ports.accounts import UserChanges
+from application.ports.common import UnitOfWorkFactory
 from domain.events import UserRegistered
 from tests.contract.builders import a_product, a_refresh_token, a_user, an_order, at
 

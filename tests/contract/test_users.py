@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from application.pagination import KeysetPosition, PageRequest
-from application.ports import UnitOfWorkFactory, UserChanges
+from application.ports.accounts import UserChanges
+from application.ports.common import UnitOfWorkFactory
 from domain.errors import Conflict, PreconditionFailed
 from domain.users import User
 from tests.contract.builders import a_user, at

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 from entrypoints.http.content_types import strict_json_body
 from tests.http.conftest import Api, assert_problem, failing, http_client, make_settings
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 from entrypoints.version import VERSION
 from tests.http.conftest import Api, assert_problem, http_client, make_settings
 

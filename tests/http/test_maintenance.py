@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 from entrypoints.bootstrap import Container
 from entrypoints.maintenance import PeriodicPurge
 from tests.http.conftest import Api, make_settings

@@ -23,12 +23,14 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.mail import SmtpMailer
-from adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.store import InMemoryStore
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.engine import create_engine_for
 from adapters.sql.tables import outbox
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.notifications import DeliverOutbox, RetryPolicy
-from application.ports import Clock, Mailer, UnitOfWork
+from application.ports.common import Clock, UnitOfWork
+from application.ports.notifications import Mailer
 from tests.processes import free_port
 from tests.unit.doubles import SteppingClock
 

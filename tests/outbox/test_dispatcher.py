@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.clock import SystemClock
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.notifications import DeliverOutbox, PurgeOutbox
-from application.ports import DependencyUnavailable, EmailMessage, Mailer, UnitOfWork
+from application.ports.common import DependencyUnavailable, UnitOfWork
+from application.ports.notifications import EmailMessage, Mailer
 from domain.events import UserRegistered
 from entrypoints.outbox_dispatcher import OutboxDispatcher
 from tests.outbox.conftest import MESSAGE_DOMAIN, MailServer, Store, drain

@@ -19,7 +19,8 @@ from application.auth import RegisterCommand, RegisterUser
 from application.catalogue import CreateProduct
 from application.notifications import RetryPolicy
 from application.orders import PlaceOrder, PlaceOrderCommand
-from application.ports import EmailMessage, UnitOfWork, UnitOfWorkFactory
+from application.ports.common import UnitOfWork, UnitOfWorkFactory
+from application.ports.notifications import EmailMessage
 from domain.errors import InsufficientStock
 from domain.orders import OrderRequestLine
 from domain.products import Product, ProductDetails

@@ -18,7 +18,7 @@ import pytest
 
 from adapters.mail import SmtpMailer
 from application.notifications import DeliverOutbox
-from application.ports import EmailMessage, MailDeliveryError
+from application.ports.notifications import EmailMessage, MailDeliveryError
 from entrypoints.bootstrap import build_memory_container
 from entrypoints.http.app import create_app
 from tests.http.conftest import PASSWORD, cheap_hasher, http_client, make_settings

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.store import InMemoryStore
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from application.auth import (
     Authenticate,
     LogIn,
@@ -19,7 +20,7 @@ from application.auth import (
     TokenPair,
 )
 from application.catalogue import CreateProduct
-from application.ports import UnitOfWork
+from application.ports.common import UnitOfWork
 from domain.products import Product, ProductDetails
 from domain.users import User
 from tests.unit.doubles import CountingThrottle, LookupTokens, ReversibleHasher, SteppingClock

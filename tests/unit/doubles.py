@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from application.ports import AccessClaims, Admission, IssuedAccessToken, PasswordCheck
+from application.ports.accounts import AccessClaims, Admission, IssuedAccessToken, PasswordCheck
 from domain.errors import InvalidCredentials
 from domain.users import User
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from adapters.sql.connection_gate import ConnectionGate
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 
 
 async def test_waiters_get_a_connection_in_the_order_they_asked() -> None:

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.store import InMemoryStore
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from application.auth import LogIn, LogInCommand, RegisterCommand, RegisterUser, SessionIssuer
 from application.catalogue import CreateProduct
 from application.notifications import (
@@ -21,7 +22,8 @@ from application.notifications import (
     welcome_letter,
 )
 from application.orders import CancelOrder, OrderAccess, PlaceOrder, PlaceOrderCommand
-from application.ports import EmailMessage, MailDeliveryError, UnitOfWork
+from application.ports.common import UnitOfWork
+from application.ports.notifications import EmailMessage, MailDeliveryError
 from application.users import UpdateProfile, UpdateProfileCommand
 from domain.events import OrderCancelled, OrderPlaced, UserRegistered
 from domain.orders import Order, OrderRequestLine

@@ -12,7 +12,7 @@ import pytest
 from passlib.context import CryptContext  # type: ignore[import-untyped]
 
 from adapters.passwords import Argon2PasswordHasher
-from application.ports import PasswordCheck
+from application.ports.accounts import PasswordCheck
 
 # Cheap parameters keep the suite fast; the tests about time use dearer ones.
 CHEAP = {"memory_cost_kib": 1024, "time_cost": 1}

@@ -14,7 +14,7 @@ import pytest
 from jwt.types import Options
 
 from adapters.tokens import JwtTokenService
-from application.ports import AccessClaims
+from application.ports.accounts import AccessClaims
 from domain.errors import InvalidCredentials
 from domain.users import User
 from tests.unit.doubles import SteppingClock

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 from entrypoints.bootstrap import Container
 from entrypoints.http.problems import problem_response, problem_responses
 from entrypoints.http.schemas import Health, Readiness

@@ -9,7 +9,7 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 
-from application.ports import DependencyUnavailable
+from application.ports.common import DependencyUnavailable
 from entrypoints.bootstrap import Container
 from entrypoints.http.security import PUBLIC
 from entrypoints.metrics import PoolSampler, exposition, metrics, token_matches
