@@ -37,6 +37,9 @@ V = TypeVar("V")
 _MISSING: Any = object()
 
 
+# Both databases fold only ASCII letters in lower(): PostgreSQL because product names
+# use the "C" collation (byte order, the same as SQLite and as Python's str ordering),
+# SQLite because its built-in lower() is ASCII-only. The twin folds the same way.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
