@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from adapters.memory.notifications import InMemoryOutboxRepository
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
-from adapters.sql.outbox_repository import SqlOutboxRepository
+from adapters.sql.repositories.notifications import SqlOutboxRepository
 from adapters.sql.tables import outbox
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.ports.common import UnitOfWorkFactory

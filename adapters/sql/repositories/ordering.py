@@ -1,4 +1,6 @@
-"""Orders in SQL: an order and its lines come back in one query, a page of them too."""
+"""SQL repositories of the ordering context: orders (an order and its lines come back in
+one query, a page of them too) and the idempotency keys that make placing one safe to retry.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql.database import Transaction
 from adapters.sql.rows import ORDER_COLUMNS, ORDER_LINE_COLUMNS, orders_from_rows
-from adapters.sql.tables import UtcDateTime, order_lines, orders
+from adapters.sql.tables import UtcDateTime, idempotency_keys, order_lines, orders
 from application.pagination import PageRequest, Slice
+from application.ports.ordering import IdempotencyRecord
+from domain.errors import Conflict
 from domain.orders import Order, OrderStatus, UserStats
 
 _ZERO = Decimal("0.00")
@@ -204,3 +208,77 @@ class SqlOrderRepository:
     async def stats_for_user(self, user_id: int) -> UserStats:
         row = (await self._tx.execute(_STATS_FOR_USER, {"user_id": user_id})).one()
         return UserStats(order_count=row[0], total_spent=row[1] or _ZERO)
+
+
+IDEMPOTENCY_KEY_USED = "Idempotency key already used"
+
+
+_SELECT_IDEMPOTENCY_RECORD = sa.select(
+    idempotency_keys.c.user_id,
+    idempotency_keys.c.key,
+    idempotency_keys.c.request_hash,
+    idempotency_keys.c.order_id,
+    idempotency_keys.c.created_at,
+).where(
+    idempotency_keys.c.user_id == sa.bindparam("user_id"),
+    idempotency_keys.c.key == sa.bindparam("key"),
+    idempotency_keys.c.created_at >= sa.bindparam("not_before", type_=UtcDateTime),
+)
+
+
+def _claim_statement(dialect: Any) -> Any:
+    # An expired record is replaced in the same statement; a live one is left alone and
+    # no row comes back, which is how a reused key shows (without aborting the transaction).
+    statement = dialect.insert(idempotency_keys)
+    return statement.on_conflict_do_update(
+        index_elements=[idempotency_keys.c.user_id, idempotency_keys.c.key],
+        set_={
+            "request_hash": statement.excluded.request_hash,
+            "order_id": statement.excluded.order_id,
+            "created_at": statement.excluded.created_at,
+        },
+        where=idempotency_keys.c.created_at < sa.bindparam("not_before", type_=UtcDateTime),
+    ).returning(idempotency_keys.c.user_id)
+
+
+_CLAIM_IDEMPOTENCY_KEY = {True: _claim_statement(postgresql), False: _claim_statement(sqlite)}
+
+
+class SqlIdempotencyKeyRepository:
+    """Idempotency records in SQL, one per user and key."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def get(self, user_id: int, key: str, not_before: datetime) -> IdempotencyRecord | None:
+        result = await self._tx.execute(
+            _SELECT_IDEMPOTENCY_RECORD, {"user_id": user_id, "key": key, "not_before": not_before}
+        )
+        row = result.first()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            user_id=row.user_id,
+            key=row.key,
+            request_hash=row.request_hash,
+            order_id=row.order_id,
+            created_at=row.created_at,
+        )
+
+    async def claim(self, record: IdempotencyRecord, not_before: datetime) -> None:
+        """Store ``record``; an existing one created before ``not_before`` is replaced."""
+        result = await self._tx.execute(
+            _CLAIM_IDEMPOTENCY_KEY[self._tx.is_postgresql],
+            {
+                "user_id": record.user_id,
+                "key": record.key,
+                "request_hash": record.request_hash,
+                "order_id": record.order_id,
+                "created_at": record.created_at,
+                "not_before": not_before,
+            },
+        )
+        if result.first() is None:
+            raise Conflict(IDEMPOTENCY_KEY_USED)

@@ -1,5 +1,4 @@
-"""SQL repositories for users, refresh tokens and idempotency keys; the catalogue and
-orders live in their own modules and are re-exported here.
+"""SQL repositories of the accounts context: users and refresh-token families.
 
 Statements are built once at import time with named bind parameters, so the hot
 paths pay neither for building nor for compiling SQL.
@@ -17,9 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql.database import Transaction
 from adapters.sql.failures import is_unique_violation
-from adapters.sql.order_repository import SqlOrderRepository
 from adapters.sql.partial_updates import change_parameters
-from adapters.sql.product_repository import SqlProductRepository
 from adapters.sql.rows import (
     REFRESH_TOKEN_COLUMNS,
     USER_COLUMNS,
@@ -27,18 +24,15 @@ from adapters.sql.rows import (
     user_from_row,
     user_values,
 )
-from adapters.sql.tables import UtcDateTime, idempotency_keys, refresh_tokens, users
+from adapters.sql.tables import UtcDateTime, refresh_tokens, users
 from application.pagination import PageRequest, Slice
 from application.ports.accounts import UserChanges
-from application.ports.ordering import IdempotencyRecord
 from domain.errors import Conflict, PreconditionFailed
 from domain.sessions import RefreshToken
 from domain.users import User
 
 EMAIL_TAKEN = "E-mail already registered"
-IDEMPOTENCY_KEY_USED = "Idempotency key already used"
 
-# --- users --------------------------------------------------------------------------------
 
 # ON CONFLICT DO NOTHING turns a taken e-mail into "no row returned" instead of an error,
 # which on PostgreSQL would abort the whole transaction.
@@ -46,12 +40,22 @@ _INSERT_USER = {
     True: postgresql.insert(users).on_conflict_do_nothing().returning(users.c.id),
     False: sqlite.insert(users).on_conflict_do_nothing().returning(users.c.id),
 }
+
+
 _SELECT_USER = sa.select(*USER_COLUMNS).where(users.c.id == sa.bindparam("id"))
+
+
 _SELECT_USER_BY_EMAIL = sa.select(*USER_COLUMNS).where(
     sa.func.lower(users.c.email) == sa.func.lower(sa.bindparam("email", type_=sa.String))
 )
+
+
 _SELECT_USER_FOR_UPDATE = _SELECT_USER.with_for_update()
+
+
 _SELECT_USER_VERSION = sa.select(users.c.version).where(users.c.id == sa.bindparam("id"))
+
+
 # Locked in id order: two transactions taking the same locks cannot deadlock on them.
 _LOCK_ACTIVE_SUPERUSERS = (
     sa.select(users.c.id)
@@ -59,6 +63,8 @@ _LOCK_ACTIVE_SUPERUSERS = (
     .order_by(users.c.id)
     .with_for_update()
 )
+
+
 _USER_CHANGE_FIELDS = ("email", "hashed_password", "full_name", "is_active", "is_superuser")
 
 
@@ -81,13 +87,19 @@ def _change_user(fields: tuple[str, ...], end_sessions: bool, conditional: bool)
 
 
 _USER_TOTAL = sa.select(sa.func.count()).select_from(users).scalar_subquery().label("total_count")
+
+
 _USER_PAGE = (
     sa.select(*USER_COLUMNS, _USER_TOTAL)
     .order_by(users.c.id)
     .limit(sa.bindparam("limit"))
     .offset(sa.bindparam("offset"))
 )
+
+
 _USER_PAGE_AFTER = _USER_PAGE.where(users.c.id > sa.bindparam("after_id"))
+
+
 _COUNT_USERS = sa.select(sa.func.count()).select_from(users)
 
 
@@ -171,13 +183,17 @@ def _with_id(user: User, user_id: int) -> User:
     return User(id=user_id, **user_values(user))
 
 
-# --- refresh tokens -------------------------------------------------------------------------
-
 _INSERT_REFRESH_TOKEN = sa.insert(refresh_tokens)
+
+
 _SELECT_REFRESH_TOKEN = sa.select(*REFRESH_TOKEN_COLUMNS).where(
     refresh_tokens.c.token_hash == sa.bindparam("token_hash")
 )
+
+
 _AT = sa.bindparam("at", type_=UtcDateTime)
+
+
 _SPEND_REFRESH_TOKEN = (
     sa.update(refresh_tokens)
     .where(
@@ -188,6 +204,8 @@ _SPEND_REFRESH_TOKEN = (
     )
     .values(used_at=_AT)
 )
+
+
 _REVOKE_USER_FAMILIES = (
     sa.update(refresh_tokens)
     .where(
@@ -196,6 +214,8 @@ _REVOKE_USER_FAMILIES = (
     )
     .values(revoked_at=_AT)
 )
+
+
 _REVOKE_FAMILY = (
     sa.update(refresh_tokens)
     .where(
@@ -204,6 +224,8 @@ _REVOKE_FAMILY = (
     )
     .values(revoked_at=_AT)
 )
+
+
 # Spent and revoked tokens stay until they expire: presenting a spent one again is how
 # a stolen token is detected and its family revoked.
 _PURGE_REFRESH_TOKENS = sa.delete(refresh_tokens).where(refresh_tokens.c.expires_at < _AT)
@@ -255,86 +277,3 @@ class SqlRefreshTokenRepository:
     async def purge(self, expired_before: datetime) -> int:
         result = await self._tx.execute(_PURGE_REFRESH_TOKENS, {"at": expired_before})
         return result.rowcount
-
-
-# --- idempotency keys -----------------------------------------------------------------------
-
-
-_SELECT_IDEMPOTENCY_RECORD = sa.select(
-    idempotency_keys.c.user_id,
-    idempotency_keys.c.key,
-    idempotency_keys.c.request_hash,
-    idempotency_keys.c.order_id,
-    idempotency_keys.c.created_at,
-).where(
-    idempotency_keys.c.user_id == sa.bindparam("user_id"),
-    idempotency_keys.c.key == sa.bindparam("key"),
-    idempotency_keys.c.created_at >= sa.bindparam("not_before", type_=UtcDateTime),
-)
-
-
-def _claim_statement(dialect: Any) -> Any:
-    # An expired record is replaced in the same statement; a live one is left alone and
-    # no row comes back, which is how a reused key shows (without aborting the transaction).
-    statement = dialect.insert(idempotency_keys)
-    return statement.on_conflict_do_update(
-        index_elements=[idempotency_keys.c.user_id, idempotency_keys.c.key],
-        set_={
-            "request_hash": statement.excluded.request_hash,
-            "order_id": statement.excluded.order_id,
-            "created_at": statement.excluded.created_at,
-        },
-        where=idempotency_keys.c.created_at < sa.bindparam("not_before", type_=UtcDateTime),
-    ).returning(idempotency_keys.c.user_id)
-
-
-_CLAIM_IDEMPOTENCY_KEY = {True: _claim_statement(postgresql), False: _claim_statement(sqlite)}
-
-
-class SqlIdempotencyKeyRepository:
-    """Idempotency records in SQL, one per user and key."""
-
-    __slots__ = ("_tx",)
-
-    def __init__(self, tx: Transaction) -> None:
-        self._tx = tx
-
-    async def get(self, user_id: int, key: str, not_before: datetime) -> IdempotencyRecord | None:
-        result = await self._tx.execute(
-            _SELECT_IDEMPOTENCY_RECORD, {"user_id": user_id, "key": key, "not_before": not_before}
-        )
-        row = result.first()
-        if row is None:
-            return None
-        return IdempotencyRecord(
-            user_id=row.user_id,
-            key=row.key,
-            request_hash=row.request_hash,
-            order_id=row.order_id,
-            created_at=row.created_at,
-        )
-
-    async def claim(self, record: IdempotencyRecord, not_before: datetime) -> None:
-        """Store ``record``; an existing one created before ``not_before`` is replaced."""
-        result = await self._tx.execute(
-            _CLAIM_IDEMPOTENCY_KEY[self._tx.is_postgresql],
-            {
-                "user_id": record.user_id,
-                "key": record.key,
-                "request_hash": record.request_hash,
-                "order_id": record.order_id,
-                "created_at": record.created_at,
-                "not_before": not_before,
-            },
-        )
-        if result.first() is None:
-            raise Conflict(IDEMPOTENCY_KEY_USED)
-
-
-__all__ = [
-    "SqlIdempotencyKeyRepository",
-    "SqlOrderRepository",
-    "SqlProductRepository",
-    "SqlRefreshTokenRepository",
-    "SqlUserRepository",
-]

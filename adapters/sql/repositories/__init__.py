@@ -1,0 +1,1 @@
+"""The SQL repositories, one module per context."""
