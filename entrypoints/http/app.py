@@ -35,7 +35,7 @@ from entrypoints.http.request_context import (
     RequestContextMiddleware,
     allow_by_options_handler,
 )
-from entrypoints.http.schemas import closed_struct_names
+from entrypoints.http.schemas.common import closed_struct_names
 from entrypoints.http.security import PUBLIC, bearer_auth
 from entrypoints.metrics import PoolSampler, metrics, process_stopped
 from entrypoints.settings import Settings

@@ -4,7 +4,7 @@ One place decides what input is refused before a use case runs, the same on ever
 database: no U+0000 (NUL) anywhere (PostgreSQL text cannot hold it), JSON nested
 no deeper than :data:`MAX_JSON_DEPTH` (400), path ids written canonically and within
 the range the store holds (else 404), and a 422 naming **every** offending body field
-at once, type errors and business rules (``FIELD_RULES``) alike.
+at once, type errors and business rules (each request Struct's ``field_rules``) alike.
 
 The usual request pays little: one typed decode, one substring test for an escaped
 NUL, and the rules of the fields present. The slower, thorough passes only run on a
@@ -25,7 +25,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from domain.errors import InvalidInput
 from domain.ids import MAX_ID
-from entrypoints.http.schemas import FIELD_RULES, FieldError
+from entrypoints.http.schemas.common import FieldError, FieldRules
 
 MAX_JSON_DEPTH = 32
 """Deepest nesting of arrays and objects a JSON body may have (deeper: 400)."""
@@ -208,7 +208,7 @@ def field_errors(struct_type: type[msgspec.Struct], raw: Any, *, prefix: str) ->
     """Validate ``raw`` against ``struct_type`` field by field, collecting every error.
 
     Each field is checked for its type and constraints, then for NULs, then against the
-    business rules of ``FIELD_RULES``, so one answer names every offending field.
+    business rules of the Struct's ``field_rules``, so one answer names every offending field.
     """
     if not isinstance(raw, dict):
         return [FieldError(field=prefix, message="Expected a JSON object")]
@@ -216,7 +216,7 @@ def field_errors(struct_type: type[msgspec.Struct], raw: Any, *, prefix: str) ->
     config = struct_type.__struct_config__
     fields = msgspec.structs.fields(struct_type)
     known = {info.encode_name for info in fields}
-    rules = FIELD_RULES.get(struct_type, {})
+    rules: FieldRules = getattr(struct_type, "field_rules", {})
     for info in fields:
         name = info.encode_name
         field = f"{prefix}.{name}"
@@ -246,7 +246,7 @@ def field_errors(struct_type: type[msgspec.Struct], raw: Any, *, prefix: str) ->
 
 
 def _rule_errors(decoded: msgspec.Struct, *, prefix: str) -> list[FieldError]:
-    rules = FIELD_RULES.get(type(decoded), {})
+    rules: FieldRules = getattr(type(decoded), "field_rules", {})
     errors: list[FieldError] = []
     for name, rule in rules.items():
         if (broken := _broken_rule(rule, getattr(decoded, name), prefix)) is not None:

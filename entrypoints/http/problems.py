@@ -41,7 +41,7 @@ from domain.errors import (
     TooManyAttempts,
 )
 from entrypoints.http.inputs import SOURCES, RequestInvalid, field_errors, qualified_field
-from entrypoints.http.schemas import FieldError, Problem
+from entrypoints.http.schemas.common import FieldError, Problem
 
 logger = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from uvicorn.server import ServerState
 
 from entrypoints.http.problems import PROBLEM_MEDIA_TYPE
 from entrypoints.http.request_context import REQUEST_ID_HEADER, SECURITY_HEADERS, new_request_id
-from entrypoints.http.schemas import Problem
+from entrypoints.http.schemas.common import Problem
 
 logger = logging.getLogger(__name__)
 

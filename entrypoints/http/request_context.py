@@ -27,7 +27,7 @@ from litestar.enums import ScopeType
 
 from entrypoints.http.cors import PreflightPolicy
 from entrypoints.http.problems import HEAD_REQUEST, PROBLEM_MEDIA_TYPE, allow_value
-from entrypoints.http.schemas import Problem
+from entrypoints.http.schemas.common import Problem
 
 if TYPE_CHECKING:
     from litestar.types import (

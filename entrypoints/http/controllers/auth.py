@@ -27,7 +27,7 @@ from entrypoints.http import security_events
 from entrypoints.http.content_types import UnsupportedMediaType, is_json, strict_json_body
 from entrypoints.http.inputs import convert_fields, decode_body
 from entrypoints.http.problems import problem_responses
-from entrypoints.http.schemas import (
+from entrypoints.http.schemas.accounts import (
     LoginForm,
     LoginRequest,
     LogoutRequest,

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from application.ports.common import DependencyUnavailable
 from entrypoints.bootstrap import Container
 from entrypoints.http.problems import problem_response, problem_responses
-from entrypoints.http.schemas import Health, Readiness
+from entrypoints.http.schemas.common import Health, Readiness
 from entrypoints.http.security import PUBLIC, PUBLIC_SECURITY
 from entrypoints.version import VERSION
 

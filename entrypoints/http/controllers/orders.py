@@ -20,8 +20,8 @@ from domain.users import User
 from entrypoints.bootstrap import Container
 from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.problems import problem_responses
-from entrypoints.http.schemas import (
-    MAX_SKIP,
+from entrypoints.http.schemas.common import MAX_SKIP
+from entrypoints.http.schemas.ordering import (
     OrderPage,
     OrderRequest,
     OrderResponse,

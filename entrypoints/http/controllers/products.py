@@ -27,18 +27,15 @@ from entrypoints.http.conditional import (
 )
 from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.problems import problem_responses
-from entrypoints.http.schemas import (
-    MAX_SKIP,
+from entrypoints.http.schemas.catalogue import (
     ProductPage,
     ProductPatchRequest,
     ProductRequest,
     ProductResponse,
-    given,
-    given_money,
-    money_amount,
     product_page,
     product_response,
 )
+from entrypoints.http.schemas.common import MAX_SKIP, given, given_money, money_amount
 from entrypoints.http.security import PUBLIC, PUBLIC_SECURITY, superuser_only
 
 SortKey = Literal["id", "name", "-name", "price", "-price", "created_at", "-created_at"]

@@ -25,18 +25,16 @@ from entrypoints.http.conditional import (
 )
 from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.problems import problem_responses
-from entrypoints.http.schemas import (
+from entrypoints.http.schemas.accounts import (
     AdminUserUpdateRequest,
     ProfileUpdateRequest,
     UserPage,
     UserResponse,
     UserStatsResponse,
-    given,
-    money,
     user_page,
     user_response,
-    utc,
 )
+from entrypoints.http.schemas.common import given, money, utc
 from entrypoints.http.security import AuthenticatedRequest, client_address, superuser_only
 
 MAX_PAGE_NUMBER = 1_000_000
