@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import NoReturn
 
-from application.pagination import KeysetPosition, Page, page_from_slice, page_request
 from application.ports.catalogue import ReservedStock
 from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
 from application.ports.ordering import IdempotencyRecord
@@ -25,7 +24,6 @@ from domain.orders import (
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
-ORDERS_SORT = "-id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,28 +221,3 @@ class GetOrder:
     async def execute(self, access: OrderAccess) -> Order:
         async with self._uow() as uow:
             return await load_visible_order(uow, access)
-
-
-@dataclass(frozen=True, slots=True)
-class ListOrdersCommand:
-    user_id: int
-    skip: int = 0
-    limit: int = 20
-    after: str | None = None
-
-
-def order_position(order: Order) -> KeysetPosition:
-    return KeysetPosition(value=None, id=order.id)
-
-
-class ListOrders:
-    """The caller's orders, newest first."""
-
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
-
-    async def execute(self, command: ListOrdersCommand) -> Page[Order]:
-        page = page_request(command.skip, command.limit, command.after, ORDERS_SORT)
-        async with self._uow() as uow:
-            found = await uow.orders.list_for_user(command.user_id, page)
-        return page_from_slice(found, page, ORDERS_SORT, order_position)

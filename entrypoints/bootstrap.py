@@ -45,7 +45,8 @@ from application.catalogue import (
     UpdateProduct,
 )
 from application.notifications import CountOutboxMessages, DeliverOutbox, PurgeOutbox
-from application.orders import CancelOrder, GetOrder, ListOrders, PlaceOrder
+from application.order_listing import ListOrders
+from application.orders import CancelOrder, GetOrder, PlaceOrder
 from application.ports.accounts import LoginThrottle, PasswordHasher, TokenService
 from application.ports.common import Clock, UnitOfWorkFactory
 from application.ports.notifications import Mailer

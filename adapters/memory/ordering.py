@@ -7,8 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from adapters.memory.store import InMemoryStore, Journal, cut_page
-from application.pagination import PageRequest, Slice
-from application.ports.ordering import IdempotencyRecord
+from application.pagination import Slice
+from application.ports.ordering import IdempotencyRecord, OrderQuery
 from domain.errors import Conflict
 from domain.orders import Order, OrderStatus, UserStats
 
@@ -40,12 +40,17 @@ class InMemoryOrderRepository:
         self._journal.put(self._store.orders, order_id, stored)
         return True
 
-    async def list_for_user(self, user_id: int, page: PageRequest) -> Slice[Order]:
+    async def list_page(self, query: OrderQuery) -> Slice[Order]:
         rows = sorted(
-            (order for order in self._store.orders.values() if order.user_id == user_id),
+            (
+                order
+                for order in self._store.orders.values()
+                if query.user_id in (None, order.user_id) and query.status in (None, order.status)
+            ),
             key=lambda order: order.id,
             reverse=True,
         )
+        page = query.page
         after = page.after
         found = cut_page(rows, page, (lambda order: order.id < after.id) if after else None)
         return Slice([copy.copy(o) for o in found.items], found.total, found.has_more)

@@ -203,6 +203,9 @@ orders = sa.Table(
 )
 # Leads with user_id, so it also serves the foreign key; id gives "newest first".
 sa.Index(None, orders.c.user_id, orders.c.id)
+# The filtered lists of orders, newest first: one customer's by status, everyone's by status.
+sa.Index(None, orders.c.user_id, orders.c.status, orders.c.id)
+sa.Index(None, orders.c.status, orders.c.id)
 
 
 order_lines = sa.Table(

@@ -7,7 +7,20 @@ from datetime import datetime
 from typing import Protocol
 
 from application.pagination import PageRequest, Slice
-from domain.orders import Order, UserStats
+from domain.orders import Order, OrderStatus, UserStats
+
+
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    """A page of orders, newest first (by descending id).
+
+    ``user_id`` None means every customer's orders (an operator's view). With
+    ``page.after`` set, the page starts after that order and ``page.skip`` is ignored.
+    """
+
+    page: PageRequest
+    user_id: int | None
+    status: OrderStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +46,8 @@ class OrderRepository(Protocol):
         """
         ...
 
-    async def list_for_user(self, user_id: int, page: PageRequest) -> Slice[Order]:
-        """The user's orders, newest first (by descending id)."""
+    async def list_page(self, query: OrderQuery) -> Slice[Order]:
+        """The orders ``query`` selects, newest first, with their total."""
         ...
 
     async def stats_for_user(self, user_id: int) -> UserStats:

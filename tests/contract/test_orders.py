@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from application.pagination import KeysetPosition, PageRequest
 from application.ports.common import UnitOfWorkFactory
+from application.ports.ordering import OrderQuery
 from domain.orders import Order, OrderStatus
 from domain.products import Product
 from tests.contract.builders import a_product, a_user, an_order, at
@@ -136,11 +137,15 @@ async def test_a_users_orders_are_listed_newest_first_and_only_theirs(
     anns = [placed[3], placed[2], placed[0]]
 
     async with uow_factory() as uow:
-        everything = await uow.orders.list_for_user(ann, PageRequest(limit=10))
-        first = await uow.orders.list_for_user(ann, PageRequest(limit=2))
-        second = await uow.orders.list_for_user(ann, PageRequest(skip=2, limit=2))
-        beyond = await uow.orders.list_for_user(ann, PageRequest(skip=5, limit=2))
-        nobody = await uow.orders.list_for_user(999, PageRequest())
+        everything = await uow.orders.list_page(OrderQuery(page=PageRequest(limit=10), user_id=ann))
+        first = await uow.orders.list_page(OrderQuery(page=PageRequest(limit=2), user_id=ann))
+        second = await uow.orders.list_page(
+            OrderQuery(page=PageRequest(skip=2, limit=2), user_id=ann)
+        )
+        beyond = await uow.orders.list_page(
+            OrderQuery(page=PageRequest(skip=5, limit=2), user_id=ann)
+        )
+        nobody = await uow.orders.list_page(OrderQuery(page=PageRequest(), user_id=999))
 
     assert list(everything.items) == anns
     assert (everything.total, everything.has_more) == (3, False)
@@ -157,11 +162,17 @@ async def test_a_users_orders_can_be_paged_after_a_position(
     placed = await place(uow_factory, *(an_order(ann, [(shirt, 1)]) for _ in range(5)))
 
     async with uow_factory() as uow:
-        page = await uow.orders.list_for_user(
-            ann, PageRequest(limit=2, after=KeysetPosition(value=None, id=placed[3].id))
+        page = await uow.orders.list_page(
+            OrderQuery(
+                page=PageRequest(limit=2, after=KeysetPosition(value=None, id=placed[3].id)),
+                user_id=ann,
+            )
         )
-        last = await uow.orders.list_for_user(
-            ann, PageRequest(limit=2, after=KeysetPosition(value=None, id=placed[0].id))
+        last = await uow.orders.list_page(
+            OrderQuery(
+                page=PageRequest(limit=2, after=KeysetPosition(value=None, id=placed[0].id)),
+                user_id=ann,
+            )
         )
 
     assert list(page.items) == [placed[2], placed[1]]

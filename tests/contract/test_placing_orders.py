@@ -15,6 +15,7 @@ import pytest
 from application.orders import CancelOrder, OrderAccess, PlaceOrder, PlaceOrderCommand
 from application.pagination import PageRequest
 from application.ports.common import UnitOfWorkFactory
+from application.ports.ordering import OrderQuery
 from application.users import GetUserStats
 from domain.errors import InsufficientStock
 from domain.orders import OrderRequestLine
@@ -133,7 +134,9 @@ async def test_a_failed_order_leaves_every_products_stock_unchanged(
     assert refused.value.product_id == products[2]
     assert await stock_of(uow_factory, products) == [5, 5, 1]
     async with uow_factory() as uow:
-        assert (await uow.orders.list_for_user(customer, PageRequest())).total == 0
+        assert (
+            await uow.orders.list_page(OrderQuery(page=PageRequest(), user_id=customer))
+        ).total == 0
 
 
 async def test_stats_match_the_orders_placed_and_cancelled(uow_factory: UnitOfWorkFactory) -> None:

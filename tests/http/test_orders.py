@@ -9,7 +9,7 @@ import pytest
 from tests.http.conftest import Api, assert_problem, fields_of, items, stock_of
 
 ORDERS = "/api/v1/orders"
-ORDER_FIELDS = {"id", "status", "items", "total", "created_at", "updated_at"}
+ORDER_FIELDS = {"id", "user_id", "status", "items", "total", "created_at", "updated_at"}
 LINE_FIELDS = {"product_id", "product_name", "unit_price", "quantity", "line_total"}
 
 

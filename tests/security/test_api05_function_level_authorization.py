@@ -149,3 +149,13 @@ async def test_a_superuser_may_use_administrative_functions(memory_api: Api) -> 
     admin = await memory_api.superuser()
     response = await memory_api.http.get("/api/v1/users", headers=admin)
     assert response.status_code == 200
+
+
+async def test_an_ordinary_user_may_not_use_the_operators_view_of_orders(api: Api) -> None:
+    targets = await _targets(api)
+    admin_id = (await api.http.get("/api/v1/users/me", headers=await api.superuser())).json()["id"]
+
+    for params in ({"all": "true"}, {"user_id": admin_id}, {"user_id": targets["me"]}):
+        response = await api.http.get("/api/v1/orders", params=params, headers=targets["user"])
+        assert response.status_code == 403, (params, response.text)
+        assert response.headers["content-type"] == "application/problem+json"

@@ -8,11 +8,10 @@ from decimal import Decimal
 import pytest
 
 from application.catalogue import DeleteProduct
+from application.order_listing import ListOrders, ListOrdersCommand
 from application.orders import (
     CancelOrder,
     GetOrder,
-    ListOrders,
-    ListOrdersCommand,
     OrderAccess,
     PlaceOrder,
     PlaceOrderCommand,

@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql.database import Transaction
+from adapters.sql.repositories.order_lists import list_orders
 from adapters.sql.rows import ORDER_COLUMNS, ORDER_LINE_COLUMNS, orders_from_rows
 from adapters.sql.tables import UtcDateTime, idempotency_keys, order_lines, orders
-from application.pagination import PageRequest, Slice
-from application.ports.ordering import IdempotencyRecord
+from application.pagination import Slice
+from application.ports.ordering import IdempotencyRecord, OrderQuery
 from domain.errors import Conflict
 from domain.orders import Order, OrderStatus, UserStats
 
@@ -86,34 +87,9 @@ _CANCEL_ORDER = (
     )
     .values(status=OrderStatus.CANCELLED.value, updated_at=sa.bindparam("at", type_=UtcDateTime))
 )
-_OF_USER = orders.c.user_id == sa.bindparam("user_id")
-_COUNT_FOR_USER = sa.select(sa.func.count()).select_from(orders).where(_OF_USER)
 _STATS_FOR_USER = sa.select(sa.func.count(), sa.func.sum(orders.c.total)).where(
-    _OF_USER, orders.c.status == OrderStatus.PLACED.value
+    orders.c.user_id == sa.bindparam("user_id"), orders.c.status == OrderStatus.PLACED.value
 )
-
-
-def _page_statement(keyset: bool) -> sa.Select[Any]:
-    # The page of orders is cut first (limit + 1 of them), then joined to its lines,
-    # and the user's total rides along as a scalar subquery: one round trip.
-    page = sa.select(*ORDER_COLUMNS).where(_OF_USER)
-    if keyset:
-        page = page.where(orders.c.id < sa.bindparam("after_id"))
-    chosen = (
-        page.order_by(orders.c.id.desc())
-        .limit(sa.bindparam("limit"))
-        .offset(sa.bindparam("offset"))
-        .subquery("page")
-    )
-    total = _COUNT_FOR_USER.scalar_subquery().label("total_count")
-    return (
-        sa.select(chosen, *ORDER_LINE_COLUMNS, total)
-        .join_from(chosen, order_lines, order_lines.c.order_id == chosen.c.id)
-        .order_by(chosen.c.id.desc(), order_lines.c.position)
-    )
-
-
-_PAGE_FOR_USER = {False: _page_statement(keyset=False), True: _page_statement(keyset=True)}
 
 
 class SqlOrderRepository:
@@ -188,22 +164,8 @@ class SqlOrderRepository:
         result = await self._tx.execute(_CANCEL_ORDER, {"order_id": order_id, "at": at})
         return result.rowcount == 1
 
-    async def list_for_user(self, user_id: int, page: PageRequest) -> Slice[Order]:
-        params: dict[str, Any] = {"user_id": user_id, "limit": page.limit + 1}
-        if page.after is not None:
-            params["after_id"] = page.after.id
-            params["offset"] = 0
-        else:
-            params["offset"] = page.skip
-        rows = (await self._tx.execute(_PAGE_FOR_USER[page.after is not None], params)).all()
-        if rows:
-            total = rows[0].total_count
-        elif page.after is None and page.skip == 0:
-            total = 0
-        else:
-            total = (await self._tx.execute(_COUNT_FOR_USER, params)).scalar_one()
-        found = orders_from_rows(rows)
-        return Slice(items=found[: page.limit], total=total, has_more=len(found) > page.limit)
+    async def list_page(self, query: OrderQuery) -> Slice[Order]:
+        return await list_orders(self._tx, query)
 
     async def stats_for_user(self, user_id: int) -> UserStats:
         row = (await self._tx.execute(_STATS_FOR_USER, {"user_id": user_id})).one()

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
-from application.orders import (
-    IDEMPOTENCY_KEY_MAX_LENGTH,
-    ListOrdersCommand,
-    OrderAccess,
-    PlaceOrderCommand,
-)
+from application.order_listing import ListOrdersCommand
+from application.orders import IDEMPOTENCY_KEY_MAX_LENGTH, OrderAccess, PlaceOrderCommand
 from application.pagination import MAX_PAGE_SIZE
+from domain.ids import MAX_ID
 from domain.orders import OrderRequestLine
 from domain.users import User
 from entrypoints.bootstrap import Container
@@ -79,8 +76,12 @@ class OrderController(Controller):
     @get(
         "/",
         operation_id="list_orders",
-        summary="My orders, newest first",
-        responses=problem_responses(401, 422),
+        summary="My orders, newest first (a superuser may list anyone's)",
+        description="Offset pages (`skip`, `limit`) or keyset pages (`after` = the previous "
+        "page's `next_cursor`, with the same filters). `status` keeps orders in that state. "
+        "Superusers only (403 for anyone else): `user_id` lists that customer's orders, "
+        "`all=true` every customer's.",
+        responses=problem_responses(401, 403, 422),
     )
     async def list_orders(
         self,
@@ -92,9 +93,27 @@ class OrderController(Controller):
             str | None,
             QueryParameter(max_length=1024, description="next_cursor of the previous page"),
         ] = None,
+        status: FromQuery[Literal["placed", "cancelled"] | None] = None,
+        user_id: Annotated[
+            int | None,
+            QueryParameter(ge=1, le=MAX_ID, description="Superusers: that customer's orders"),
+        ] = None,
+        # Named after the query parameter, so a bad value is reported as query.all.
+        all: Annotated[
+            bool, QueryParameter(description="Superusers: every customer's orders")
+        ] = False,
     ) -> OrderPage:
         page = await container.list_orders.execute(
-            ListOrdersCommand(user_id=request.user.id, skip=skip, limit=limit, after=after)
+            ListOrdersCommand(
+                user_id=request.user.id,
+                is_superuser=request.user.is_superuser,
+                skip=skip,
+                limit=limit,
+                after=after,
+                status=status,
+                of_user=user_id,
+                every_user=all,
+            )
         )
         return order_page(page)
 

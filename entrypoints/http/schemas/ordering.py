@@ -51,6 +51,7 @@ class OrderLineResponse(msgspec.Struct, frozen=True, kw_only=True):
 
 class OrderResponse(msgspec.Struct, frozen=True, kw_only=True):
     id: int
+    user_id: int
     status: Literal["placed", "cancelled"]
     items: list[OrderLineResponse]
     total: Money
@@ -70,6 +71,7 @@ class OrderPage(msgspec.Struct, frozen=True, kw_only=True):
 def order_response(order: Order) -> OrderResponse:
     return OrderResponse(
         id=order.id,
+        user_id=order.user_id,
         status=order.status.value,
         items=[
             OrderLineResponse(
