@@ -12,6 +12,7 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Tag
+from litestar.types import ControllerRouterHandler
 
 from entrypoints.bootstrap import Container
 from entrypoints.http.controllers.auth import LOGIN_PATH, AuthController
@@ -141,19 +142,10 @@ def create_app(container: Container, *, tracing: Tracing | None = None) -> Lites
 
     app = Litestar(
         route_handlers=[
-            HealthController,
-            AuthController,
-            ProfileController,
-            UserAdminController,
-            ProductController,
-            OrderController,
+            *_controllers(container),
             *DOCS_HANDLERS,
             docs_assets_router(),
-            *([scrape_metrics] if settings.metrics_enabled else []),
         ],
-        dependencies={
-            "container": Provide(lambda: container, use_cache=True, sync_to_thread=False)
-        },
         on_app_init=[auth.on_app_init],
         guards=[edge_inputs],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -183,6 +175,65 @@ def create_app(container: Container, *, tracing: Tracing | None = None) -> Lites
     if tracing is not None:
         app.asgi_handler = tracing.wrap_asgi(app.asgi_handler)
     return app
+
+
+def _controllers(container: Container) -> list[Router]:
+    """Each controller with only what its handlers take, provided by name.
+
+    A handler names the use case it runs (``place_order: NamedDependency[PlaceOrder]``);
+    this is the one place that says which of the container's parts each controller
+    may reach. A new context adds its controller here.
+    """
+    settings = container.settings
+
+    def mounted(handler: ControllerRouterHandler, *parts: str, **values: object) -> Router:
+        values |= {name: getattr(container, name) for name in parts}
+        dependencies = {name: _constant(value) for name, value in values.items()}
+        return Router(path="/", route_handlers=[handler], dependencies=dependencies)
+
+    # Handlers that log or throttle by client address need the proxies to believe.
+    client = {"trusted_proxies": settings.trusted_proxies}
+    routers = [
+        mounted(HealthController, "readiness"),
+        mounted(
+            AuthController,
+            "register_user",
+            "log_in",
+            "refresh_session",
+            "log_out",
+            "log_out_everywhere",
+            **client,
+        ),
+        mounted(ProfileController, "update_profile", "get_user_stats", **client),
+        mounted(
+            UserAdminController,
+            "list_users",
+            "get_user",
+            "admin_update_user",
+            "deactivate_user",
+            **client,
+        ),
+        mounted(
+            ProductController,
+            "list_products",
+            "get_product",
+            "get_product_by_slug",
+            "create_product",
+            "replace_product",
+            "update_product",
+            "delete_product",
+        ),
+        mounted(OrderController, "place_order", "list_orders", "get_order", "cancel_order"),
+    ]
+    if settings.metrics_enabled:
+        token = settings.metrics_token
+        routers.append(mounted(scrape_metrics, "count_outbox", metrics_token=token))
+    return routers
+
+
+def _constant(value: object) -> Provide:
+    """A dependency resolved once: the same object for every request."""
+    return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
 
 def _exchange_sinks(settings: Settings) -> list[ExchangeSink]:

@@ -14,7 +14,18 @@ from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Sche
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import JSONBody
 
-from application.auth import LogInCommand, LogOutCommand, RefreshCommand, RegisterCommand, TokenPair
+from application.auth import (
+    LogIn,
+    LogInCommand,
+    LogOut,
+    LogOutCommand,
+    LogOutEverywhere,
+    RefreshCommand,
+    RefreshSession,
+    RegisterCommand,
+    RegisterUser,
+    TokenPair,
+)
 from domain.errors import (
     InvalidCredentials,
     PermissionDenied,
@@ -22,7 +33,6 @@ from domain.errors import (
     TooManyAttempts,
 )
 from domain.users import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH
-from entrypoints.bootstrap import Container
 from entrypoints.http import security_events
 from entrypoints.http.content_types import UnsupportedMediaType, is_json, strict_json_body
 from entrypoints.http.inputs import convert_fields, decode_body
@@ -139,9 +149,9 @@ class AuthController(Controller):
         responses=problem_responses(409, 422),
     )
     async def register(
-        self, data: JSONBody[RegisterRequest], container: NamedDependency[Container]
+        self, data: JSONBody[RegisterRequest], register_user: NamedDependency[RegisterUser]
     ) -> UserResponse:
-        user = await container.register_user.execute(
+        user = await register_user.execute(
             RegisterCommand(email=data.email, password=data.password, full_name=data.full_name)
         )
         return user_response(user)
@@ -160,12 +170,15 @@ class AuthController(Controller):
         responses=problem_responses(400, 401, 403, 415, 422, 429),
     )
     async def login(
-        self, request: Request[Any, Any, Any], container: NamedDependency[Container]
+        self,
+        request: Request[Any, Any, Any],
+        log_in: NamedDependency[LogIn],
+        trusted_proxies: NamedDependency[tuple[str, ...]],
     ) -> Response[TokenResponse]:
         email, password = await _credentials(request)
-        client = client_address(request.scope, container.settings.trusted_proxies)
+        client = client_address(request.scope, trusted_proxies)
         try:
-            pair = await container.log_in.execute(
+            pair = await log_in.execute(
                 LogInCommand(email=email, password=password, client_address=client)
             )
         except InvalidCredentials:
@@ -196,14 +209,13 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[RefreshRequest],
-        container: NamedDependency[Container],
+        refresh_session: NamedDependency[RefreshSession],
+        trusted_proxies: NamedDependency[tuple[str, ...]],
     ) -> Response[TokenResponse]:
         try:
-            pair = await container.refresh_session.execute(
-                RefreshCommand(refresh_token=data.refresh_token)
-            )
+            pair = await refresh_session.execute(RefreshCommand(refresh_token=data.refresh_token))
         except RefreshTokenReused as reused:
-            client = client_address(request.scope, container.settings.trusted_proxies)
+            client = client_address(request.scope, trusted_proxies)
             security_events.refresh_token_reused(reused.user_id, client)
             raise
         return _token_response(pair)
@@ -220,9 +232,9 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[LogoutRequest],
-        container: NamedDependency[Container],
+        log_out: NamedDependency[LogOut],
     ) -> None:
-        await container.log_out.execute(
+        await log_out.execute(
             LogOutCommand(user_id=request.user.id, refresh_token=data.refresh_token)
         )
 
@@ -236,6 +248,6 @@ class AuthController(Controller):
         responses=problem_responses(401),
     )
     async def logout_all(
-        self, request: Request[Any, Any, Any], container: NamedDependency[Container]
+        self, request: Request[Any, Any, Any], log_out_everywhere: NamedDependency[LogOutEverywhere]
     ) -> None:
-        await container.log_out_everywhere.execute(request.user.id)
+        await log_out_everywhere.execute(request.user.id)

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 
 from application.ports.common import DependencyUnavailable
-from entrypoints.bootstrap import Container
+from entrypoints.bootstrap import ReadinessChecks
 from entrypoints.http.problems import problem_response, problem_responses
 from entrypoints.http.schemas.common import Health, Readiness
 from entrypoints.http.security import PUBLIC, PUBLIC_SECURITY
@@ -37,11 +37,11 @@ class HealthController(Controller):
         responses=problem_responses(503),
     )
     async def ready(
-        self, request: Request[Any, Any, Any], container: NamedDependency[Container]
+        self, request: Request[Any, Any, Any], readiness: NamedDependency[ReadinessChecks]
     ) -> Response[Readiness]:
-        names = list(container.readiness)
+        names = list(readiness)
         outcomes = await asyncio.gather(
-            *(check() for check in container.readiness.values()), return_exceptions=True
+            *(check() for check in readiness.values()), return_exceptions=True
         )
         down: dict[str, DependencyUnavailable] = {}
         for name, outcome in zip(names, outcomes, strict=True):

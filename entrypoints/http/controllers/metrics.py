@@ -9,8 +9,8 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 
+from application.notifications import CountOutboxMessages
 from application.ports.common import DependencyUnavailable
-from entrypoints.bootstrap import Container
 from entrypoints.http.security import PUBLIC
 from entrypoints.metrics import PoolSampler, exposition, metrics, token_matches
 
@@ -23,17 +23,19 @@ POOL_SAMPLER_STATE = "pool_sampler"
 
 @get(METRICS_PATH, include_in_schema=False, opt=PUBLIC, cache_control=None)
 async def scrape_metrics(
-    request: Request[Any, Any, Any], container: NamedDependency[Container]
+    request: Request[Any, Any, Any],
+    count_outbox: NamedDependency[CountOutboxMessages],
+    metrics_token: NamedDependency[str | None],
 ) -> Response[bytes]:
     """Prometheus text format; with ``METRICS_TOKEN`` set, ``Authorization: Bearer`` it."""
-    token = container.settings.metrics_token
+    token = metrics_token
     if token is not None and not token_matches(request.headers.get("authorization"), token):
         raise NotAuthorizedException("Send Authorization: Bearer <METRICS_TOKEN>")
     sampler: PoolSampler | None = request.app.state.get(POOL_SAMPLER_STATE)
     if sampler is not None:
         sampler.sample()
     try:
-        outbox: dict[str, int] | None = await container.count_outbox.execute()
+        outbox: dict[str, int] | None = await count_outbox.execute()
     except DependencyUnavailable as error:
         # The scrape still answers: the other metrics say the most during an outage.
         logger.warning("Outbox counts left out of the metrics: %s", error.detail)

@@ -8,13 +8,19 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
-from application.order_listing import ListOrdersCommand
-from application.orders import IDEMPOTENCY_KEY_MAX_LENGTH, OrderAccess, PlaceOrderCommand
+from application.order_listing import ListOrders, ListOrdersCommand
+from application.orders import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    CancelOrder,
+    GetOrder,
+    OrderAccess,
+    PlaceOrder,
+    PlaceOrderCommand,
+)
 from application.pagination import MAX_PAGE_SIZE
 from domain.ids import MAX_ID
 from domain.orders import OrderRequestLine
 from domain.users import User
-from entrypoints.bootstrap import Container
 from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.schemas.common import MAX_SKIP
@@ -48,7 +54,7 @@ class OrderController(Controller):
         self,
         request: AuthenticatedRequest,
         data: JSONBody[OrderRequest],
-        container: NamedDependency[Container],
+        place_order: NamedDependency[PlaceOrder],
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(
@@ -59,7 +65,7 @@ class OrderController(Controller):
             ),
         ] = None,
     ) -> OrderResponse:
-        placed = await container.place_order.execute(
+        placed = await place_order.execute(
             PlaceOrderCommand(
                 user_id=request.user.id,
                 lines=tuple(
@@ -86,7 +92,7 @@ class OrderController(Controller):
     async def list_orders(
         self,
         request: AuthenticatedRequest,
-        container: NamedDependency[Container],
+        list_orders: NamedDependency[ListOrders],
         skip: Annotated[int, QueryParameter(ge=0, le=MAX_SKIP)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
         after: Annotated[
@@ -103,7 +109,7 @@ class OrderController(Controller):
             bool, QueryParameter(description="Superusers: every customer's orders")
         ] = False,
     ) -> OrderPage:
-        page = await container.list_orders.execute(
+        page = await list_orders.execute(
             ListOrdersCommand(
                 user_id=request.user.id,
                 is_superuser=request.user.is_superuser,
@@ -127,9 +133,9 @@ class OrderController(Controller):
         self,
         request: AuthenticatedRequest,
         order_id: FromPath[int],
-        container: NamedDependency[Container],
+        get_order: NamedDependency[GetOrder],
     ) -> OrderResponse:
-        order = await container.get_order.execute(_access(request.user, order_id))
+        order = await get_order.execute(_access(request.user, order_id))
         return order_response(order)
 
     @post(
@@ -143,9 +149,9 @@ class OrderController(Controller):
         self,
         request: AuthenticatedRequest,
         order_id: FromPath[int],
-        container: NamedDependency[Container],
+        cancel_order: NamedDependency[CancelOrder],
     ) -> OrderResponse:
-        order = await container.cancel_order.execute(_access(request.user, order_id))
+        order = await cancel_order.execute(_access(request.user, order_id))
         return order_response(order)
 
 

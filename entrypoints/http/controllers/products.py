@@ -9,13 +9,19 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from application.catalogue import (
+    CreateProduct,
+    DeleteProduct,
+    GetProduct,
+    GetProductBySlug,
+    ListProducts,
     ListProductsCommand,
+    ReplaceProduct,
     ReplaceProductCommand,
+    UpdateProduct,
     UpdateProductCommand,
 )
 from application.pagination import MAX_PAGE_SIZE
 from domain.products import CATEGORY_MAX_LENGTH, Product, ProductDetails
-from entrypoints.bootstrap import Container
 from entrypoints.http.conditional import (
     ETAG_HEADER,
     NOT_MODIFIED,
@@ -78,7 +84,7 @@ class ProductController(Controller):
     )
     async def list_products(
         self,
-        container: NamedDependency[Container],
+        list_products: NamedDependency[ListProducts],
         skip: Annotated[int, QueryParameter(ge=0, le=MAX_SKIP)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
         category: Annotated[str | None, QueryParameter(max_length=CATEGORY_MAX_LENGTH)] = None,
@@ -92,7 +98,7 @@ class ProductController(Controller):
             QueryParameter(max_length=1024, description="next_cursor of the previous page"),
         ] = None,
     ) -> ProductPage:
-        page = await container.list_products.execute(
+        page = await list_products.execute(
             ListProductsCommand(
                 skip=skip, limit=limit, after=after, category=category, q=q, sort=sort
             )
@@ -111,10 +117,10 @@ class ProductController(Controller):
     async def get_product(
         self,
         product_id: FromPath[int],
-        container: NamedDependency[Container],
+        get_product: NamedDependency[GetProduct],
         if_none_match: IfNoneMatch = None,
     ) -> Response[ProductResponse]:
-        product = await container.get_product.execute(product_id)
+        product = await get_product.execute(product_id)
         return _tagged(product, if_none_match)
 
     @get(
@@ -129,10 +135,10 @@ class ProductController(Controller):
     async def get_product_by_slug(
         self,
         slug: FromPath[str],
-        container: NamedDependency[Container],
+        get_product_by_slug: NamedDependency[GetProductBySlug],
         if_none_match: IfNoneMatch = None,
     ) -> Response[ProductResponse]:
-        product = await container.get_product_by_slug.execute(slug)
+        product = await get_product_by_slug.execute(slug)
         return _tagged(product, if_none_match)
 
     @post(
@@ -144,9 +150,9 @@ class ProductController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def create_product(
-        self, data: JSONBody[ProductRequest], container: NamedDependency[Container]
+        self, data: JSONBody[ProductRequest], create_product: NamedDependency[CreateProduct]
     ) -> Response[ProductResponse]:
-        product = await container.create_product.execute(_details(data))
+        product = await create_product.execute(_details(data))
         return _tagged(product)
 
     @put(
@@ -161,10 +167,10 @@ class ProductController(Controller):
         self,
         product_id: FromPath[int],
         data: JSONBody[ProductRequest],
-        container: NamedDependency[Container],
+        replace_product: NamedDependency[ReplaceProduct],
         if_match: IfMatch = None,
     ) -> Response[ProductResponse]:
-        product = await container.replace_product.execute(
+        product = await replace_product.execute(
             ReplaceProductCommand(
                 product_id=product_id,
                 details=_details(data),
@@ -185,10 +191,10 @@ class ProductController(Controller):
         self,
         product_id: FromPath[int],
         data: JSONBody[ProductPatchRequest],
-        container: NamedDependency[Container],
+        update_product: NamedDependency[UpdateProduct],
         if_match: IfMatch = None,
     ) -> Response[ProductResponse]:
-        product = await container.update_product.execute(
+        product = await update_product.execute(
             UpdateProductCommand(
                 product_id=product_id,
                 name=given(data.name),
@@ -212,9 +218,7 @@ class ProductController(Controller):
     async def delete_product(
         self,
         product_id: FromPath[int],
-        container: NamedDependency[Container],
+        delete_product: NamedDependency[DeleteProduct],
         if_match: IfMatch = None,
     ) -> None:
-        await container.delete_product.execute(
-            product_id, expected_version(if_match, "product", product_id)
-        )
+        await delete_product.execute(product_id, expected_version(if_match, "product", product_id))

@@ -9,10 +9,19 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.pagination import MAX_PAGE_SIZE
-from application.users import AdminUpdateUserCommand, ListUsersCommand, UpdateProfileCommand
+from application.users import (
+    AdminUpdateUser,
+    AdminUpdateUserCommand,
+    DeactivateUser,
+    GetUser,
+    GetUserStats,
+    ListUsers,
+    ListUsersCommand,
+    UpdateProfile,
+    UpdateProfileCommand,
+)
 from domain.errors import PermissionDenied
 from domain.users import User
-from entrypoints.bootstrap import Container
 from entrypoints.http import security_events
 from entrypoints.http.conditional import (
     ETAG_HEADER,
@@ -82,12 +91,13 @@ class ProfileController(Controller):
         self,
         request: AuthenticatedRequest,
         data: JSONBody[ProfileUpdateRequest],
-        container: NamedDependency[Container],
+        update_profile: NamedDependency[UpdateProfile],
+        trusted_proxies: NamedDependency[tuple[str, ...]],
         if_match: IfMatch = None,
     ) -> Response[UserResponse]:
         current_password = given(data.current_password)
         try:
-            user = await container.update_profile.execute(
+            user = await update_profile.execute(
                 UpdateProfileCommand(
                     user_id=request.user.id,
                     full_name=given(data.full_name),
@@ -100,7 +110,9 @@ class ProfileController(Controller):
                 )
             )
         except PermissionDenied:
-            security_events.password_check_failed(request.user.id, _client(request, container))
+            security_events.password_check_failed(
+                request.user.id, client_address(request.scope, trusted_proxies)
+            )
             raise
         return _tagged(user)
 
@@ -111,9 +123,9 @@ class ProfileController(Controller):
         responses=problem_responses(401),
     )
     async def stats(
-        self, request: AuthenticatedRequest, container: NamedDependency[Container]
+        self, request: AuthenticatedRequest, get_user_stats: NamedDependency[GetUserStats]
     ) -> UserStatsResponse:
-        found = await container.get_user_stats.execute(request.user.id)
+        found = await get_user_stats.execute(request.user.id)
         user, stats = found.user, found.stats
         return UserStatsResponse(
             id=user.id,
@@ -143,7 +155,7 @@ class UserAdminController(Controller):
     )
     async def list_users(
         self,
-        container: NamedDependency[Container],
+        list_users: NamedDependency[ListUsers],
         page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_NUMBER, description="1-based")] = 1,
         size: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
         after: Annotated[
@@ -151,9 +163,7 @@ class UserAdminController(Controller):
             QueryParameter(max_length=1024, description="next_cursor of the previous page"),
         ] = None,
     ) -> UserPage:
-        found = await container.list_users.execute(
-            ListUsersCommand(page=page, size=size, after=after)
-        )
+        found = await list_users.execute(ListUsersCommand(page=page, size=size, after=after))
         return user_page(found)
 
     @get(
@@ -166,10 +176,10 @@ class UserAdminController(Controller):
     async def get_user(
         self,
         user_id: FromPath[int],
-        container: NamedDependency[Container],
+        get_user: NamedDependency[GetUser],
         if_none_match: IfNoneMatch = None,
     ) -> Response[UserResponse]:
-        user = await container.get_user.execute(user_id)
+        user = await get_user.execute(user_id)
         return _tagged(user, if_none_match)
 
     @patch(
@@ -187,7 +197,8 @@ class UserAdminController(Controller):
         request: AuthenticatedRequest,
         user_id: FromPath[int],
         data: JSONBody[AdminUserUpdateRequest],
-        container: NamedDependency[Container],
+        admin_update_user: NamedDependency[AdminUpdateUser],
+        trusted_proxies: NamedDependency[tuple[str, ...]],
         if_match: IfMatch = None,
     ) -> Response[UserResponse]:
         command = AdminUpdateUserCommand(
@@ -197,7 +208,7 @@ class UserAdminController(Controller):
             is_superuser=given(data.is_superuser),
             expected_version=_expected(if_match, user_id),
         )
-        user = await container.admin_update_user.execute(command)
+        user = await admin_update_user.execute(command)
         changes = {
             name: value
             for name, value in (
@@ -208,7 +219,7 @@ class UserAdminController(Controller):
         }
         if changes:
             security_events.role_changed(
-                request.user.id, user.id, _client(request, container), **changes
+                request.user.id, user.id, client_address(request.scope, trusted_proxies), **changes
             )
         return _tagged(user)
 
@@ -224,14 +235,14 @@ class UserAdminController(Controller):
         self,
         request: AuthenticatedRequest,
         user_id: FromPath[int],
-        container: NamedDependency[Container],
+        deactivate_user: NamedDependency[DeactivateUser],
+        trusted_proxies: NamedDependency[tuple[str, ...]],
         if_match: IfMatch = None,
     ) -> None:
-        await container.deactivate_user.execute(user_id, _expected(if_match, user_id))
+        await deactivate_user.execute(user_id, _expected(if_match, user_id))
         security_events.role_changed(
-            request.user.id, user_id, _client(request, container), is_active=False
+            request.user.id,
+            user_id,
+            client_address(request.scope, trusted_proxies),
+            is_active=False,
         )
-
-
-def _client(request: AuthenticatedRequest, container: Container) -> str | None:
-    return client_address(request.scope, container.settings.trusted_proxies)
