@@ -18,7 +18,6 @@ from application.ports.accounts import (
 from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.errors import (
     InvalidCredentials,
-    InvalidInput,
     NotFound,
     PermissionDenied,
     PreconditionFailed,
@@ -28,7 +27,13 @@ from domain.errors import (
 from domain.events import UserRegistered
 from domain.ids import NEW_ID
 from domain.sessions import RefreshToken
-from domain.users import FULL_NAME_MAX_LENGTH, User, check_password_rules, normalise_email
+from domain.users import (
+    User,
+    check_full_name,
+    check_password_rules,
+    fold_email,
+    normalise_email,
+)
 
 REFRESH_TOKEN_BYTES = 32  # 256 bits of entropy
 REFRESH_TOKEN_MAX_LENGTH = 128
@@ -41,14 +46,6 @@ def hash_refresh_token(token: str) -> str:
     256 random bits, not a guessable password.
     """
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def check_full_name(full_name: str | None) -> str | None:
-    if full_name is not None and len(full_name) > FULL_NAME_MAX_LENGTH:
-        raise InvalidInput(
-            f"Full name must be at most {FULL_NAME_MAX_LENGTH} characters long", field="full_name"
-        )
-    return full_name
 
 
 async def save_user_changes(
@@ -192,7 +189,7 @@ class LogIn:
         self._clock = clock
 
     async def execute(self, command: LogInCommand) -> TokenPair:
-        email = command.email.strip().lower()
+        email = fold_email(command.email)
         keys = [email_key(email)]
         if command.client_address:
             keys.append(f"client:{command.client_address}")
@@ -262,14 +259,10 @@ class RefreshSession:
         now = self._clock.now()
         async with self._uow() as uow:
             stored = await uow.refresh_tokens.get(token_hash)
-            if stored is None or now >= stored.expires_at:
+            if stored is None or stored.is_expired(now):
                 raise invalid
             # The conditional update decides between concurrent refreshes, not the read.
-            if (
-                stored.used_at is not None
-                or stored.revoked_at is not None
-                or not (await uow.refresh_tokens.spend(token_hash, now))
-            ):
+            if stored.is_spent() or not (await uow.refresh_tokens.spend(token_hash, now)):
                 await uow.refresh_tokens.revoke_family(stored.family_id, now)
                 await uow.commit()
                 raise RefreshTokenReused(
@@ -279,7 +272,7 @@ class RefreshSession:
             # A token issued before a bump of the token version (new password,
             # deactivation, change of rank, logout everywhere) never works again, even
             # if it escaped the revocation by being issued while that change committed.
-            if user is None or not user.is_active or user.token_version != stored.token_version:
+            if user is None or not user.is_active or stored.outlived_by(user.token_version):
                 raise invalid
             pair = await self._sessions.issue(uow, user, stored.family_id)
             await uow.commit()

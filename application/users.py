@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.auth import admit, check_full_name, email_key, save_user_changes
+from application.auth import admit, email_key, save_user_changes
 from application.changes import UNSET, Unset, changed
 from application.pagination import (
     MAX_PAGE_SIZE,
@@ -18,7 +18,7 @@ from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.ids import NEW_ID
 from domain.orders import UserStats
-from domain.users import User, check_password_rules, normalise_email
+from domain.users import User, check_full_name, check_password_rules, normalise_email
 
 USERS_SORT = "id"
 

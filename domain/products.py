@@ -141,6 +141,10 @@ class Product:
             raise InsufficientStock(self.id, quantity)
         self.stock -= quantity
 
+    def give_back(self, quantity: int) -> None:
+        """Return ``quantity`` units to stock (a cancelled order's line)."""
+        self.stock += quantity
+
 
 @dataclass(frozen=True, slots=True)
 class ProductDetails:

@@ -21,5 +21,17 @@ class RefreshToken:
     # change of rank, logout everywhere) makes the token useless, whatever else happens.
     token_version: int = 0
 
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+    def is_spent(self) -> bool:
+        """Used (rotated) or revoked: presenting it again means it was stolen."""
+        return self.used_at is not None or self.revoked_at is not None
+
     def is_usable(self, now: datetime) -> bool:
-        return self.used_at is None and self.revoked_at is None and now < self.expires_at
+        return not self.is_spent() and not self.is_expired(now)
+
+    def outlived_by(self, token_version: int) -> bool:
+        """The user's tokens were ended (new password, deactivation, change of rank,
+        logout everywhere) after this one was issued: it never works again."""
+        return token_version != self.token_version

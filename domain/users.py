@@ -18,9 +18,18 @@ FULL_NAME_MAX_LENGTH = 200
 _EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def fold_email(raw: str) -> str:
+    """The form an address is stored and compared in: trimmed, lower case.
+
+    Login folds what it is given without validating it: a malformed address there
+    is just one that no account has (401), not an input error.
+    """
+    return raw.strip().lower()
+
+
 def normalise_email(raw: str) -> str:
-    """Return the canonical form used for storage and comparison (trimmed, lower case)."""
-    email = raw.strip().lower()
+    """Return the canonical form of a valid address, or refuse it (``InvalidInput``)."""
+    email = fold_email(raw)
     if len(email) > EMAIL_MAX_LENGTH or not _EMAIL_PATTERN.fullmatch(email):
         raise InvalidInput("Not a valid e-mail address", field="email")
     return email
@@ -32,6 +41,14 @@ def check_password_rules(password: str) -> None:
             f"Password must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters long",
             field="password",
         )
+
+
+def check_full_name(full_name: str | None) -> str | None:
+    if full_name is not None and len(full_name) > FULL_NAME_MAX_LENGTH:
+        raise InvalidInput(
+            f"Full name must be at most {FULL_NAME_MAX_LENGTH} characters long", field="full_name"
+        )
+    return full_name
 
 
 @dataclass(slots=True)

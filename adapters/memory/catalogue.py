@@ -23,7 +23,7 @@ from application.ports.catalogue import (
     ProductSort,
     ReservedStock,
 )
-from domain.errors import Conflict
+from domain.errors import Conflict, InsufficientStock
 from domain.products import Product
 
 _PRODUCT_CHANGE_FIELDS = ("name", "description", "price", "stock", "category", "image_url")
@@ -171,10 +171,13 @@ class InMemoryProductRepository:
         self, product_id: int, quantity: int, at: datetime
     ) -> ReservedStock | None:
         current = self._live(product_id)
-        if current is None or current.stock < quantity:
+        if current is None:
             return None
         stored = copy.copy(current)
-        stored.stock -= quantity
+        try:
+            stored.take(quantity)
+        except InsufficientStock:
+            return None
         stored.updated_at = at
         stored.version += 1
         self._journal.put(self._store.products, product_id, stored)
@@ -185,7 +188,7 @@ class InMemoryProductRepository:
         if current is None:
             return
         stored = copy.copy(current)
-        stored.stock += quantity
+        stored.give_back(quantity)
         stored.updated_at = at
         stored.version += 1
         self._journal.put(self._store.products, product_id, stored)
