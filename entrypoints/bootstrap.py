@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
-from adapters.login_throttle import MemoryLoginThrottle, RedisLoginThrottle
+from adapters.login_throttle.memory import MemoryLoginThrottle
+from adapters.login_throttle.redis_store import RedisLoginThrottle
 from adapters.mail import LogMailer, SmtpMailer
 from adapters.passwords import Argon2PasswordHasher
 from adapters.redis_health import RedisPing

@@ -21,7 +21,9 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from adapters.login_throttle import DEFAULT_LIMITS, MemoryLoginThrottle, RedisLoginThrottle
+from adapters.login_throttle.limits import DEFAULT_LIMITS
+from adapters.login_throttle.memory import MemoryLoginThrottle
+from adapters.login_throttle.redis_store import RedisLoginThrottle
 from tests.unit.doubles import SteppingClock
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -394,7 +396,7 @@ async def test_an_unreachable_redis_falls_back_to_this_process_with_one_warning(
     throttle = RedisLoginThrottle(
         "redis://127.0.0.1:1/0", limits=LIMITS, window_seconds=WINDOW, clock=clock
     )
-    with caplog.at_level(logging.WARNING, logger="adapters.login_throttle"):
+    with caplog.at_level(logging.WARNING, logger="adapters.login_throttle.redis_store"):
         answers = [await throttle.admit([ALICE]) for _ in range(LIMITS["email"] + 1)]
         throttled = await throttle.retry_after([ALICE])
         await throttle.reset(ALICE)

@@ -1,186 +1,33 @@
-"""Login attempts counted per key in a sliding window, in process memory or in Redis.
-
-Keys are ``"<kind>:<value>"`` strings chosen by the use case, such as
-``"email:alice@example.com"`` and ``"client:203.0.113.9"``; each kind has its own
-limit (by default 5 failures per e-mail and 50 per client address in 900 seconds).
-
-An attempt is counted when it is admitted, before the password is checked, and the
-decision and the record are one atomic step (one Lua script in Redis; no ``await``
-between them in memory). So however many attempts arrive at once, at most ``limit``
-per key are let through; the rest are refused without being counted. An attempt that
-succeeds is cleared again. A key is over its limit while it holds ``limit`` attempts
-in the last ``window_seconds``; it is free again when the oldest of them ages out.
-Each key keeps at most ``limit`` entries: memory stays bounded however long an
-attacker keeps trying.
-
-The in-memory throttle suits one process; several processes share the Redis one.
-When Redis cannot be reached, the Redis throttle falls back to an in-memory one of
-its own: each process then throttles on its own, never not at all.
-"""
+"""The login throttle shared by every process through Redis, with an in-memory fallback."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
-import math
 import secrets
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Final, TypeAlias
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from adapters.login_throttle.limits import (
+    DEFAULT_LIMITS,
+    DEFAULT_WINDOW_SECONDS,
+    LOCAL_TICKET,
+    KeyLimits,
+    Limits,
+    check_window,
+    key_kind,
+    seconds_until,
+)
+from adapters.login_throttle.memory import MemoryLoginThrottle
 from application.ports.accounts import Admission
 from application.ports.common import Clock
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+
 logger = logging.getLogger(__name__)
-
-DEFAULT_LIMITS: Final[Mapping[str, int]] = {"email": 5, "client": 50}
-DEFAULT_WINDOW_SECONDS: Final = 900
-_LOCAL_TICKET = "local:"
-"""Tickets of attempts the fallback counted start with this."""
-
-Limits: TypeAlias = Mapping[str, int] | Callable[[str], int]
-"""Either attempts allowed per key kind (``{"email": 5}``), or a function of the whole key."""
-
-
-def key_kind(key: str) -> str:
-    """``"email:alice@example.com"`` -> ``"email"``."""
-    return key.partition(":")[0]
-
-
-class _KeyLimits:
-    """Resolves the limit of a key once per call site, and rejects unknown kinds loudly."""
-
-    def __init__(self, limits: Limits) -> None:
-        if not callable(limits):
-            for kind, limit in limits.items():
-                if limit < 1:
-                    raise ValueError(f"The login failure limit for {kind!r} must be at least 1")
-            limits = dict(limits)
-        self._limits = limits
-
-    def of(self, key: str) -> int:
-        if callable(self._limits):
-            limit = self._limits(key)
-        else:
-            try:
-                limit = self._limits[key_kind(key)]
-            except KeyError:
-                # A typo in a key kind would silently disable throttling: fail instead.
-                raise ValueError(f"No login failure limit for keys like {key!r}") from None
-        if limit < 1:
-            raise ValueError(f"The login failure limit for {key!r} must be at least 1")
-        return limit
-
-
-def _seconds_until(moment: float, now: float) -> int:
-    return max(1, math.ceil(moment - now))
-
-
-def _check_window(window_seconds: int) -> None:
-    if window_seconds < 1:
-        raise ValueError("window_seconds must be at least 1")
-
-
-class MemoryLoginThrottle:
-    """Implements ``LoginThrottle`` in this process's memory (one process, or tests).
-
-    Not shared between processes and lost on restart; see :class:`RedisLoginThrottle`.
-    """
-
-    def __init__(
-        self,
-        *,
-        limits: Limits = DEFAULT_LIMITS,
-        window_seconds: int = DEFAULT_WINDOW_SECONDS,
-        clock: Clock,
-    ) -> None:
-        _check_window(window_seconds)
-        self._limits = _KeyLimits(limits)
-        self._window = window_seconds
-        self._clock = clock
-        # (time in POSIX seconds, ticket) of each counted attempt, oldest first.
-        self._attempts: dict[str, deque[tuple[float, str]]] = {}
-        self._next_sweep = 0.0
-
-    async def admit(self, keys: Sequence[str]) -> Admission:
-        return self.admit_now(keys)
-
-    def admit_now(self, keys: Sequence[str], ticket: str | None = None) -> Admission:
-        """:meth:`admit` without a coroutine: nothing can run between check and record."""
-        now = self._clock.now().timestamp()
-        admission = Admission(
-            keys=tuple(keys),
-            ticket=ticket or _LOCAL_TICKET + secrets.token_hex(8),
-            retry_after=self._wait(keys, now),
-        )
-        if admission.retry_after is None:
-            for key in keys:
-                attempts = self._live_attempts(key, now)
-                if attempts is None:
-                    attempts = self._attempts[key] = deque(maxlen=self._limits.of(key))
-                attempts.append((now, admission.ticket))
-            self._sweep(now)
-        return admission
-
-    async def retry_after(self, keys: Sequence[str]) -> int | None:
-        """Seconds to wait if any key is at its limit, else None; records nothing."""
-        return self._wait(keys, self._clock.now().timestamp())
-
-    async def clear(self, admission: Admission) -> None:
-        self.clear_now(admission)
-
-    def clear_now(self, admission: Admission) -> None:
-        for key in admission.keys:
-            attempts = self._attempts.get(key)
-            if attempts is not None:
-                kept = [entry for entry in attempts if entry[1] != admission.ticket]
-                attempts.clear()
-                attempts.extend(kept)
-
-    async def reset(self, key: str) -> None:
-        self._attempts.pop(key, None)
-
-    def _wait(self, keys: Sequence[str], now: float) -> int | None:
-        worst: int | None = None
-        for key in keys:
-            limit = self._limits.of(key)
-            attempts = self._live_attempts(key, now)
-            if attempts is None or len(attempts) < limit:
-                continue
-            wait = _seconds_until(attempts[-limit][0] + self._window, now)
-            worst = wait if worst is None else max(worst, wait)
-        return worst
-
-    def _live_attempts(self, key: str, now: float) -> deque[tuple[float, str]] | None:
-        attempts = self._attempts.get(key)
-        if attempts is None:
-            return None
-        horizon = now - self._window
-        while attempts and attempts[0][0] <= horizon:
-            attempts.popleft()
-        if not attempts:
-            del self._attempts[key]
-            return None
-        return attempts
-
-    def _sweep(self, now: float) -> None:
-        # Keys nobody tries again would stay forever; drop the stale ones about once
-        # per window, which keeps the cost per call constant on average.
-        if now < self._next_sweep:
-            return
-        self._next_sweep = now + self._window
-        horizon = now - self._window
-        stale = [
-            key
-            for key, attempts in self._attempts.items()
-            if not attempts or attempts[-1][0] <= horizon
-        ]
-        for key in stale:
-            del self._attempts[key]
 
 
 # The check and the record run as one script, so concurrent API processes never
@@ -210,6 +57,7 @@ for i, key in ipairs(KEYS) do
 end
 return blocking
 """
+
 
 _CLEAR = """
 for _, key in ipairs(KEYS) do
@@ -244,8 +92,8 @@ class RedisLoginThrottle:
         key_prefix: str = "storefront:login:",
         operation_timeout: float = 1.0,
     ) -> None:
-        _check_window(window_seconds)
-        self._limits = _KeyLimits(limits)
+        check_window(window_seconds)
+        self._limits = KeyLimits(limits)
         self._window = window_seconds
         self._clock = clock
         self._prefix = key_prefix
@@ -288,7 +136,7 @@ class RedisLoginThrottle:
             return await self._fallback.retry_after(keys)
 
     async def clear(self, admission: Admission) -> None:
-        if admission.ticket.startswith(_LOCAL_TICKET):
+        if admission.ticket.startswith(LOCAL_TICKET):
             self._fallback.clear_now(admission)
             return
         try:
@@ -336,7 +184,7 @@ class RedisLoginThrottle:
         if self._degraded:
             self._degraded = False
             logger.info("Login throttle store reachable again: throttling is shared again")
-        waits = [_seconds_until(float(score) + self._window, now) for score in blocking]
+        waits = [seconds_until(float(score) + self._window, now) for score in blocking]
         return max(waits, default=None)
 
     def _redis_key(self, key: str) -> str:
