@@ -5,13 +5,21 @@ matching function unpacks exactly those columns, in that order. Unpacking by pos
 is deliberate: reading a SQLAlchemy row by name costs a lookup per field (7.7 µs for a
 product against 0.3 µs), a tenth of a catalogue page's CPU time. Extra columns after
 them (a page's total) are ignored here.
+
+Users, products and refresh tokens have a column per dataclass field, with the same
+name, so their columns and mappers are derived from the dataclass: a new field needs
+a column and nothing here. The derived reader passes the values positionally, which
+measured cheaper than the hand-written keyword construction it replaced: 0.32 µs
+against 1.2 µs for a product (``tests/benchmarks/row_mapping``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import Row
 
 from adapters.sql.tables import order_lines, orders, products, refresh_tokens, users
@@ -20,44 +28,48 @@ from domain.products import Product
 from domain.sessions import RefreshToken
 from domain.users import User
 
-USER_COLUMNS = (
-    users.c.id,
-    users.c.email,
-    users.c.hashed_password,
-    users.c.full_name,
-    users.c.is_active,
-    users.c.is_superuser,
-    users.c.created_at,
-    users.c.updated_at,
-    users.c.token_version,
-    users.c.version,
-)
+E = TypeVar("E")
 
-PRODUCT_COLUMNS = (
-    products.c.id,
-    products.c.name,
-    products.c.slug,
-    products.c.description,
-    products.c.price,
-    products.c.stock,
-    products.c.category,
-    products.c.image_url,
-    products.c.created_at,
-    products.c.updated_at,
-    products.c.version,
-)
 
-REFRESH_TOKEN_COLUMNS = (
-    refresh_tokens.c.token_hash,
-    refresh_tokens.c.family_id,
-    refresh_tokens.c.user_id,
-    refresh_tokens.c.issued_at,
-    refresh_tokens.c.expires_at,
-    refresh_tokens.c.used_at,
-    refresh_tokens.c.revoked_at,
-    refresh_tokens.c.token_version,
-)
+def columns_of(entity: type[Any], table: sa.Table) -> tuple[sa.Column[Any], ...]:
+    """The table's columns named like the entity's fields, in the fields' order.
 
+    A field with no column of its name fails here, at import time, not on a request.
+    """
+    return tuple(table.c[field.name] for field in dataclasses.fields(entity))
+
+
+def reader(entity: Callable[..., E], width: int) -> Callable[[Row[Any]], E]:
+    """Builds an entity from the first ``width`` values of a row, by position."""
+
+    def from_row(row: Row[Any]) -> E:
+        return entity(*row[:width])
+
+    return from_row
+
+
+def writer(entity: type[Any]) -> Callable[[Any], dict[str, Any]]:
+    """Every stored field of an entity but the id, which the database assigns."""
+    names = tuple(field.name for field in dataclasses.fields(entity) if field.name != "id")
+
+    def values(instance: Any) -> dict[str, Any]:
+        return {name: getattr(instance, name) for name in names}
+
+    return values
+
+
+USER_COLUMNS = columns_of(User, users)
+user_from_row = reader(User, len(USER_COLUMNS))
+user_values = writer(User)
+
+PRODUCT_COLUMNS = columns_of(Product, products)
+product_from_row = reader(Product, len(PRODUCT_COLUMNS))
+product_values = writer(Product)
+
+REFRESH_TOKEN_COLUMNS = columns_of(RefreshToken, refresh_tokens)
+refresh_token_from_row = reader(RefreshToken, len(REFRESH_TOKEN_COLUMNS))
+
+# An order holds its lines and an enum status: mapped by hand.
 ORDER_COLUMNS = (
     orders.c.id,
     orders.c.user_id,
@@ -73,120 +85,8 @@ ORDER_LINE_COLUMNS = (
     order_lines.c.quantity,
 )
 
-_USER_WIDTH = len(USER_COLUMNS)
-_PRODUCT_WIDTH = len(PRODUCT_COLUMNS)
-_REFRESH_TOKEN_WIDTH = len(REFRESH_TOKEN_COLUMNS)
 _ORDER_WIDTH = len(ORDER_COLUMNS)
 _ORDER_WITH_LINE_WIDTH = _ORDER_WIDTH + len(ORDER_LINE_COLUMNS)
-
-
-def user_from_row(row: Row[Any]) -> User:
-    (
-        id_,
-        email,
-        hashed_password,
-        full_name,
-        is_active,
-        is_superuser,
-        created_at,
-        updated_at,
-        token_version,
-        version,
-    ) = row[:_USER_WIDTH]
-    return User(
-        id=id_,
-        email=email,
-        hashed_password=hashed_password,
-        full_name=full_name,
-        is_active=is_active,
-        is_superuser=is_superuser,
-        created_at=created_at,
-        updated_at=updated_at,
-        token_version=token_version,
-        version=version,
-    )
-
-
-def user_values(user: User) -> dict[str, Any]:
-    """Every stored field but the id, which the database assigns."""
-    return {
-        "email": user.email,
-        "hashed_password": user.hashed_password,
-        "full_name": user.full_name,
-        "is_active": user.is_active,
-        "is_superuser": user.is_superuser,
-        "token_version": user.token_version,
-        "created_at": user.created_at,
-        "updated_at": user.updated_at,
-        "version": user.version,
-    }
-
-
-def product_from_row(row: Row[Any]) -> Product:
-    (
-        id_,
-        name,
-        slug,
-        description,
-        price,
-        stock,
-        category,
-        image_url,
-        created_at,
-        updated_at,
-        version,
-    ) = row[:_PRODUCT_WIDTH]
-    return Product(
-        id=id_,
-        name=name,
-        slug=slug,
-        description=description,
-        price=price,
-        stock=stock,
-        category=category,
-        image_url=image_url,
-        created_at=created_at,
-        updated_at=updated_at,
-        version=version,
-    )
-
-
-def product_values(product: Product) -> dict[str, Any]:
-    return {
-        "name": product.name,
-        "slug": product.slug,
-        "description": product.description,
-        "price": product.price,
-        "stock": product.stock,
-        "category": product.category,
-        "image_url": product.image_url,
-        "created_at": product.created_at,
-        "updated_at": product.updated_at,
-        "version": product.version,
-    }
-
-
-def refresh_token_from_row(row: Row[Any]) -> RefreshToken:
-    (
-        token_hash,
-        family_id,
-        user_id,
-        issued_at,
-        expires_at,
-        used_at,
-        revoked_at,
-        token_version,
-    ) = row[:_REFRESH_TOKEN_WIDTH]
-    return RefreshToken(
-        token_hash=token_hash,
-        family_id=family_id,
-        user_id=user_id,
-        issued_at=issued_at,
-        expires_at=expires_at,
-        used_at=used_at,
-        revoked_at=revoked_at,
-        token_version=token_version,
-    )
 
 
 def orders_from_rows(rows: Iterable[Row[Any]]) -> list[Order]:
