@@ -180,7 +180,7 @@ def create_app(container: Container, *, tracing: Tracing | None = None) -> Lites
 def _controllers(container: Container) -> list[Router]:
     """Each controller with only what its handlers take, provided by name.
 
-    A handler names the use case it runs (``place_order: NamedDependency[PlaceOrder]``);
+    A handler names the use case it runs (``place_order: Provided[PlaceOrder]``);
     this is the one place that says which of the container's parts each controller
     may reach. A new context adds its controller here.
     """

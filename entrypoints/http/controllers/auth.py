@@ -8,7 +8,6 @@ from urllib.parse import parse_qsl
 
 from litestar import Controller, Request, Response, post
 from litestar.datastructures import ResponseHeader
-from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
@@ -37,6 +36,7 @@ from entrypoints.http import security_events
 from entrypoints.http.content_types import UnsupportedMediaType, is_json, strict_json_body
 from entrypoints.http.inputs import convert_fields, decode_body
 from entrypoints.http.problems import problem_responses
+from entrypoints.http.provided import Provided
 from entrypoints.http.schemas.accounts import (
     LoginForm,
     LoginRequest,
@@ -149,7 +149,7 @@ class AuthController(Controller):
         responses=problem_responses(409, 422),
     )
     async def register(
-        self, data: JSONBody[RegisterRequest], register_user: NamedDependency[RegisterUser]
+        self, data: JSONBody[RegisterRequest], register_user: Provided[RegisterUser]
     ) -> UserResponse:
         user = await register_user.execute(
             RegisterCommand(email=data.email, password=data.password, full_name=data.full_name)
@@ -172,8 +172,8 @@ class AuthController(Controller):
     async def login(
         self,
         request: Request[Any, Any, Any],
-        log_in: NamedDependency[LogIn],
-        trusted_proxies: NamedDependency[tuple[str, ...]],
+        log_in: Provided[LogIn],
+        trusted_proxies: Provided[tuple[str, ...]],
     ) -> Response[TokenResponse]:
         email, password = await _credentials(request)
         client = client_address(request.scope, trusted_proxies)
@@ -209,8 +209,8 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[RefreshRequest],
-        refresh_session: NamedDependency[RefreshSession],
-        trusted_proxies: NamedDependency[tuple[str, ...]],
+        refresh_session: Provided[RefreshSession],
+        trusted_proxies: Provided[tuple[str, ...]],
     ) -> Response[TokenResponse]:
         try:
             pair = await refresh_session.execute(RefreshCommand(refresh_token=data.refresh_token))
@@ -232,7 +232,7 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[LogoutRequest],
-        log_out: NamedDependency[LogOut],
+        log_out: Provided[LogOut],
     ) -> None:
         await log_out.execute(
             LogOutCommand(user_id=request.user.id, refresh_token=data.refresh_token)
@@ -248,6 +248,6 @@ class AuthController(Controller):
         responses=problem_responses(401),
     )
     async def logout_all(
-        self, request: Request[Any, Any, Any], log_out_everywhere: NamedDependency[LogOutEverywhere]
+        self, request: Request[Any, Any, Any], log_out_everywhere: Provided[LogOutEverywhere]
     ) -> None:
         await log_out_everywhere.execute(request.user.id)

@@ -6,11 +6,11 @@ import asyncio
 from typing import Any
 
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
 
 from application.ports.common import DependencyUnavailable
 from entrypoints.bootstrap import ReadinessChecks
 from entrypoints.http.problems import problem_response, problem_responses
+from entrypoints.http.provided import Provided
 from entrypoints.http.schemas.common import Health, Readiness
 from entrypoints.http.security import PUBLIC, PUBLIC_SECURITY
 from entrypoints.version import VERSION
@@ -37,7 +37,7 @@ class HealthController(Controller):
         responses=problem_responses(503),
     )
     async def ready(
-        self, request: Request[Any, Any, Any], readiness: NamedDependency[ReadinessChecks]
+        self, request: Request[Any, Any, Any], readiness: Provided[ReadinessChecks]
     ) -> Response[Readiness]:
         names = list(readiness)
         outcomes = await asyncio.gather(

@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from litestar import Request, Response, get
-from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 
 from application.notifications import CountOutboxMessages
 from application.ports.common import DependencyUnavailable
+from entrypoints.http.provided import Provided
 from entrypoints.http.security import PUBLIC
 from entrypoints.metrics import PoolSampler, exposition, metrics, token_matches
 
@@ -24,8 +24,8 @@ POOL_SAMPLER_STATE = "pool_sampler"
 @get(METRICS_PATH, include_in_schema=False, opt=PUBLIC, cache_control=None)
 async def scrape_metrics(
     request: Request[Any, Any, Any],
-    count_outbox: NamedDependency[CountOutboxMessages],
-    metrics_token: NamedDependency[str | None],
+    count_outbox: Provided[CountOutboxMessages],
+    metrics_token: Provided[str | None],
 ) -> Response[bytes]:
     """Prometheus text format; with ``METRICS_TOKEN`` set, ``Authorization: Bearer`` it."""
     token = metrics_token

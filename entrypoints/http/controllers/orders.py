@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from application.order_listing import ListOrders, ListOrdersCommand
@@ -23,6 +22,7 @@ from domain.orders import OrderRequestLine
 from domain.users import User
 from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.problems import problem_responses
+from entrypoints.http.provided import Provided
 from entrypoints.http.schemas.common import MAX_SKIP
 from entrypoints.http.schemas.ordering import (
     OrderPage,
@@ -54,7 +54,7 @@ class OrderController(Controller):
         self,
         request: AuthenticatedRequest,
         data: JSONBody[OrderRequest],
-        place_order: NamedDependency[PlaceOrder],
+        place_order: Provided[PlaceOrder],
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(
@@ -92,7 +92,7 @@ class OrderController(Controller):
     async def list_orders(
         self,
         request: AuthenticatedRequest,
-        list_orders: NamedDependency[ListOrders],
+        list_orders: Provided[ListOrders],
         skip: Annotated[int, QueryParameter(ge=0, le=MAX_SKIP)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
         after: Annotated[
@@ -133,7 +133,7 @@ class OrderController(Controller):
         self,
         request: AuthenticatedRequest,
         order_id: FromPath[int],
-        get_order: NamedDependency[GetOrder],
+        get_order: Provided[GetOrder],
     ) -> OrderResponse:
         order = await get_order.execute(_access(request.user, order_id))
         return order_response(order)
@@ -149,7 +149,7 @@ class OrderController(Controller):
         self,
         request: AuthenticatedRequest,
         order_id: FromPath[int],
-        cancel_order: NamedDependency[CancelOrder],
+        cancel_order: Provided[CancelOrder],
     ) -> OrderResponse:
         order = await cancel_order.execute(_access(request.user, order_id))
         return order_response(order)

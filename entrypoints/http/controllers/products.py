@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from application.catalogue import (
@@ -33,6 +32,7 @@ from entrypoints.http.conditional import (
 )
 from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.problems import problem_responses
+from entrypoints.http.provided import Provided
 from entrypoints.http.schemas.catalogue import (
     ProductPage,
     ProductPatchRequest,
@@ -84,7 +84,7 @@ class ProductController(Controller):
     )
     async def list_products(
         self,
-        list_products: NamedDependency[ListProducts],
+        list_products: Provided[ListProducts],
         skip: Annotated[int, QueryParameter(ge=0, le=MAX_SKIP)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
         category: Annotated[str | None, QueryParameter(max_length=CATEGORY_MAX_LENGTH)] = None,
@@ -117,7 +117,7 @@ class ProductController(Controller):
     async def get_product(
         self,
         product_id: FromPath[int],
-        get_product: NamedDependency[GetProduct],
+        get_product: Provided[GetProduct],
         if_none_match: IfNoneMatch = None,
     ) -> Response[ProductResponse]:
         product = await get_product.execute(product_id)
@@ -135,7 +135,7 @@ class ProductController(Controller):
     async def get_product_by_slug(
         self,
         slug: FromPath[str],
-        get_product_by_slug: NamedDependency[GetProductBySlug],
+        get_product_by_slug: Provided[GetProductBySlug],
         if_none_match: IfNoneMatch = None,
     ) -> Response[ProductResponse]:
         product = await get_product_by_slug.execute(slug)
@@ -150,7 +150,7 @@ class ProductController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def create_product(
-        self, data: JSONBody[ProductRequest], create_product: NamedDependency[CreateProduct]
+        self, data: JSONBody[ProductRequest], create_product: Provided[CreateProduct]
     ) -> Response[ProductResponse]:
         product = await create_product.execute(_details(data))
         return _tagged(product)
@@ -167,7 +167,7 @@ class ProductController(Controller):
         self,
         product_id: FromPath[int],
         data: JSONBody[ProductRequest],
-        replace_product: NamedDependency[ReplaceProduct],
+        replace_product: Provided[ReplaceProduct],
         if_match: IfMatch = None,
     ) -> Response[ProductResponse]:
         product = await replace_product.execute(
@@ -191,7 +191,7 @@ class ProductController(Controller):
         self,
         product_id: FromPath[int],
         data: JSONBody[ProductPatchRequest],
-        update_product: NamedDependency[UpdateProduct],
+        update_product: Provided[UpdateProduct],
         if_match: IfMatch = None,
     ) -> Response[ProductResponse]:
         product = await update_product.execute(
@@ -218,7 +218,7 @@ class ProductController(Controller):
     async def delete_product(
         self,
         product_id: FromPath[int],
-        delete_product: NamedDependency[DeleteProduct],
+        delete_product: Provided[DeleteProduct],
         if_match: IfMatch = None,
     ) -> None:
         await delete_product.execute(product_id, expected_version(if_match, "product", product_id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.pagination import MAX_PAGE_SIZE
@@ -34,6 +33,7 @@ from entrypoints.http.conditional import (
 )
 from entrypoints.http.content_types import strict_json_body
 from entrypoints.http.problems import problem_responses
+from entrypoints.http.provided import Provided
 from entrypoints.http.schemas.accounts import (
     AdminUserUpdateRequest,
     ProfileUpdateRequest,
@@ -91,8 +91,8 @@ class ProfileController(Controller):
         self,
         request: AuthenticatedRequest,
         data: JSONBody[ProfileUpdateRequest],
-        update_profile: NamedDependency[UpdateProfile],
-        trusted_proxies: NamedDependency[tuple[str, ...]],
+        update_profile: Provided[UpdateProfile],
+        trusted_proxies: Provided[tuple[str, ...]],
         if_match: IfMatch = None,
     ) -> Response[UserResponse]:
         current_password = given(data.current_password)
@@ -123,7 +123,7 @@ class ProfileController(Controller):
         responses=problem_responses(401),
     )
     async def stats(
-        self, request: AuthenticatedRequest, get_user_stats: NamedDependency[GetUserStats]
+        self, request: AuthenticatedRequest, get_user_stats: Provided[GetUserStats]
     ) -> UserStatsResponse:
         found = await get_user_stats.execute(request.user.id)
         user, stats = found.user, found.stats
@@ -155,7 +155,7 @@ class UserAdminController(Controller):
     )
     async def list_users(
         self,
-        list_users: NamedDependency[ListUsers],
+        list_users: Provided[ListUsers],
         page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_NUMBER, description="1-based")] = 1,
         size: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
         after: Annotated[
@@ -176,7 +176,7 @@ class UserAdminController(Controller):
     async def get_user(
         self,
         user_id: FromPath[int],
-        get_user: NamedDependency[GetUser],
+        get_user: Provided[GetUser],
         if_none_match: IfNoneMatch = None,
     ) -> Response[UserResponse]:
         user = await get_user.execute(user_id)
@@ -197,8 +197,8 @@ class UserAdminController(Controller):
         request: AuthenticatedRequest,
         user_id: FromPath[int],
         data: JSONBody[AdminUserUpdateRequest],
-        admin_update_user: NamedDependency[AdminUpdateUser],
-        trusted_proxies: NamedDependency[tuple[str, ...]],
+        admin_update_user: Provided[AdminUpdateUser],
+        trusted_proxies: Provided[tuple[str, ...]],
         if_match: IfMatch = None,
     ) -> Response[UserResponse]:
         command = AdminUpdateUserCommand(
@@ -235,8 +235,8 @@ class UserAdminController(Controller):
         self,
         request: AuthenticatedRequest,
         user_id: FromPath[int],
-        deactivate_user: NamedDependency[DeactivateUser],
-        trusted_proxies: NamedDependency[tuple[str, ...]],
+        deactivate_user: Provided[DeactivateUser],
+        trusted_proxies: Provided[tuple[str, ...]],
         if_match: IfMatch = None,
     ) -> None:
         await deactivate_user.execute(user_id, _expected(if_match, user_id))
