@@ -1,6 +1,7 @@
 """The composition root: settings in, adapters chosen, use cases wired.
 
-This is the only module that names concrete adapters. The production container
+With ``infrastructure.py`` (which adapter each setting picks), the only module that
+names concrete adapters. The production container
 runs on SQL (``DATABASE_URL``); tests build the very same use cases on the
 in-memory adapters through :func:`build_memory_container`, so both go through
 :func:`_wire`.
@@ -9,23 +10,15 @@ in-memory adapters through :func:`build_memory_container`, so both go through
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-# Imported at run time, not only for type checking: Litestar resolves the annotations
-# of injected values, and the container is one.
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
-from adapters.login_throttle.memory import MemoryLoginThrottle
-from adapters.login_throttle.redis_store import RedisLoginThrottle
-from adapters.mail import LogMailer, SmtpMailer
 from adapters.passwords import Argon2PasswordHasher
-from adapters.redis_health import RedisPing
 from adapters.sql.catalogue_loader import SqlCatalogueLoader
-from adapters.tokens import JwtTokenService
 from application.auth import (
     Authenticate,
     LogIn,
@@ -60,6 +53,18 @@ from application.users import (
     ListUsers,
     UpdateProfile,
 )
+from entrypoints.infrastructure import (
+    OUTBOX_BATCH_SIZE,
+    SMTP_TIMEOUT_SECONDS,
+    Closer,
+    ReadinessChecks,
+    chosen_mailer,
+    closer_for_hasher,
+    login_throttle,
+    message_domain,
+    readiness_checks,
+    token_service,
+)
 from entrypoints.maintenance import PeriodicPurge
 from entrypoints.outbox_dispatcher import OutboxDispatcher
 from entrypoints.settings import Settings
@@ -70,15 +75,11 @@ if TYPE_CHECKING:
     from adapters.sql.connection_gate import ConnectionGate
     from entrypoints.tracing import Tracing
 
+
 logger = logging.getLogger(__name__)
 
-REFRESH_TOKEN_PURGE_SECONDS = 3600.0
 
-ReadinessCheck = Callable[[], Awaitable[None]]
-"""Raises ``DependencyUnavailable`` when a backing service is down."""
-ReadinessChecks = Mapping[str, ReadinessCheck]
-"""The checks ``/health/ready`` runs, by the name it reports (``database``, ``redis``)."""
-Closer = Callable[[], Awaitable[None]]
+REFRESH_TOKEN_PURGE_SECONDS = 3600.0
 
 
 async def _always_ready() -> None:
@@ -222,7 +223,7 @@ def _wire(
             uow,
             mailer,
             clock,
-            message_domain=_message_domain(settings),
+            message_domain=message_domain(settings),
             batch_size=OUTBOX_BATCH_SIZE,
             # Longer than a whole batch against a server that hangs until the timeout.
             lease=timedelta(seconds=OUTBOX_BATCH_SIZE * SMTP_TIMEOUT_SECONDS * 2),
@@ -232,87 +233,6 @@ def _wire(
         ),
         count_outbox=CountOutboxMessages(uow),
     )
-
-
-OUTBOX_BATCH_SIZE = 10
-SMTP_TIMEOUT_SECONDS = 10.0
-DEFAULT_SENDER = "storefront@localhost"
-
-
-def _message_domain(settings: Settings) -> str:
-    """Message-IDs are minted in the sender's domain, as RFC 5322 recommends."""
-    sender = settings.smtp_sender or DEFAULT_SENDER
-    return sender.rpartition("@")[2].strip("<> ") or "localhost"
-
-
-def _mailer(settings: Settings) -> Mailer:
-    if not settings.sends_email or settings.smtp_host is None:
-        return LogMailer(settings.smtp_sender or DEFAULT_SENDER)
-    return SmtpMailer(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        sender=settings.smtp_sender or DEFAULT_SENDER,
-        username=settings.smtp_user,
-        password=settings.smtp_password,
-        use_tls=settings.smtp_security == "tls",
-        # STARTTLS is required when asked for, so a stripped offer cannot downgrade us.
-        start_tls=settings.smtp_security == "starttls",
-        timeout_seconds=SMTP_TIMEOUT_SECONDS,
-    )
-
-
-def _token_service(settings: Settings, clock: Clock) -> JwtTokenService:
-    return JwtTokenService(
-        secret_key=settings.secret_key,
-        previous_keys=settings.previous_secret_keys,
-        access_ttl_seconds=settings.access_token_expire_minutes * 60,
-        clock=clock,
-    )
-
-
-def _login_limits(settings: Settings) -> dict[str, int]:
-    return {
-        "email": settings.login_max_failures_per_email,
-        "client": settings.login_max_failures_per_client,
-    }
-
-
-def _throttle(settings: Settings, clock: Clock) -> tuple[LoginThrottle, tuple[Closer, ...]]:
-    if settings.redis_url:
-        redis_throttle = RedisLoginThrottle(
-            settings.redis_url,
-            limits=_login_limits(settings),
-            window_seconds=settings.login_throttle_window_seconds,
-            clock=clock,
-        )
-        return redis_throttle, (redis_throttle.close,)
-    memory_throttle = MemoryLoginThrottle(
-        limits=_login_limits(settings),
-        window_seconds=settings.login_throttle_window_seconds,
-        clock=clock,
-    )
-    return memory_throttle, ()
-
-
-def _readiness(
-    settings: Settings, database: ReadinessCheck
-) -> tuple[ReadinessChecks, tuple[Closer, ...]]:
-    """The database check, and Redis's when ``REDIS_URL`` is set."""
-    if not settings.redis_url:
-        return {"database": database}, ()
-    redis = RedisPing(settings.redis_url)
-    return {"database": database, "redis": redis}, (redis.close,)
-
-
-def _closer_for_hasher(hasher: PasswordHasher) -> tuple[Closer, ...]:
-    close = getattr(hasher, "close", None)
-    if close is None:
-        return ()
-
-    async def close_hasher() -> None:
-        close()
-
-    return (close_hasher,)
 
 
 def build_container(
@@ -338,7 +258,7 @@ def build_container(
         tracing.instrument_engine(engine)
     clock = SystemClock()
     hasher = hasher or Argon2PasswordHasher()
-    throttle, throttle_closers = _throttle(settings, clock)
+    throttle, throttle_closers = login_throttle(settings, clock)
 
     def unit_of_work() -> SqlUnitOfWork:
         # The outbox is stamped with the same clock the use cases and dispatcher read.
@@ -347,21 +267,21 @@ def build_container(
     async def database_ready() -> None:
         await ping(engine)
 
-    readiness, readiness_closers = _readiness(settings, database_ready)
+    readiness, readiness_closers = readiness_checks(settings, database_ready)
     return _wire(
         settings,
         uow=unit_of_work,
         hasher=hasher,
-        tokens=_token_service(settings, clock),
+        tokens=token_service(settings, clock),
         clock=clock,
         throttle=throttle,
-        mailer=tracing.mailer(_mailer(settings)) if tracing else _mailer(settings),
+        mailer=tracing.mailer(chosen_mailer(settings)) if tracing else chosen_mailer(settings),
         engine=engine,
         readiness=readiness,
         closers=(
             *throttle_closers,
             *readiness_closers,
-            *_closer_for_hasher(hasher),
+            *closer_for_hasher(hasher),
             engine.dispose,
         ),
     )
@@ -385,8 +305,8 @@ def build_memory_container(
     memory = store if store is not None else InMemoryStore()
     clock = clock or SystemClock()
     hasher = hasher or Argon2PasswordHasher()
-    throttle, throttle_closers = _throttle(settings, clock)
-    readiness, readiness_closers = _readiness(settings, _always_ready)
+    throttle, throttle_closers = login_throttle(settings, clock)
+    readiness, readiness_closers = readiness_checks(settings, _always_ready)
 
     def unit_of_work() -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(memory, clock=clock)
@@ -395,11 +315,11 @@ def build_memory_container(
         settings,
         uow=unit_of_work,
         hasher=hasher,
-        tokens=_token_service(settings, clock),
+        tokens=token_service(settings, clock),
         clock=clock,
         throttle=throttle,
-        mailer=_mailer(settings),
+        mailer=chosen_mailer(settings),
         engine=None,
         readiness=readiness,
-        closers=(*throttle_closers, *readiness_closers, *_closer_for_hasher(hasher)),
+        closers=(*throttle_closers, *readiness_closers, *closer_for_hasher(hasher)),
     )

@@ -8,11 +8,11 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 
 from application.ports.common import DependencyUnavailable
-from entrypoints.bootstrap import ReadinessChecks
 from entrypoints.http.problems import problem_response, problem_responses
 from entrypoints.http.provided import Provided
 from entrypoints.http.schemas.common import Health, Readiness
 from entrypoints.http.security import PUBLIC, PUBLIC_SECURITY
+from entrypoints.infrastructure import ReadinessChecks
 from entrypoints.version import VERSION
 
 _HEALTH = Health(status="ok", version=VERSION)
