@@ -28,7 +28,8 @@ from entrypoints.commands.worker import worker
 from entrypoints.demo import CATEGORIES as DEMO_CATEGORIES
 from entrypoints.guard_rails import check_production_start
 from entrypoints.logs import configure_logging
-from entrypoints.settings import SettingsError, load_settings
+from entrypoints.setting_values import SettingsError
+from entrypoints.settings import load_settings
 from entrypoints.version import VERSION
 
 logger = logging.getLogger("storefront")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from entrypoints.settings import Settings, SettingsError
+from entrypoints.setting_values import SettingsError
+from entrypoints.settings import Settings
 
 logger = logging.getLogger("storefront")
 

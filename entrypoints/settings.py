@@ -10,42 +10,50 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
 
 import msgspec
 
+from entrypoints.setting_values import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_SECRET_FILE,
+    SECRET_MIN_BYTES,
+    Reader,
+    SettingsError,
+    cors_origins,
+    database_url,
+    email_backend,
+    read_env_file,
+    redact_url,
+    redis_url,
+    secret_key,
+    trusted_proxies,
+)
+
 logger = logging.getLogger(__name__)
+
 
 T = TypeVar("T")
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./storefront.db"
-DEFAULT_SECRET_FILE = ".storefront-secret"
-SECRET_MIN_BYTES = 32
-GENERATED_SECRET_BYTES = 48
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_SQL_SCHEMES = {
-    "sqlite+aiosqlite": "sqlite+aiosqlite",
-    "postgresql+asyncpg": "postgresql+asyncpg",
-    # Accepted for convenience (what most hosting platforms hand out); the driver is implied.
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-}
+
 
 Environment = Literal["development", "production"]
+
+
 LogFormat = Literal["console", "json"]
+
+
 TrustedNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 SmtpSecurity = Literal["starttls", "tls", "none"]
+
+
 EmailBackend = Literal["smtp", "log"]
-
-
-class SettingsError(Exception):
-    """A setting is missing or invalid; ``str(error)`` is one line fit for a terminal."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,196 +131,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return f"Settings(environment={self.environment!r}, database_url={database_url!r})"
 
 
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
-
-
-def read_env_file(path: str | Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines; blank lines, ``#`` comments and an ``export`` prefix allowed.
-
-    Values may be wrapped in single or double quotes, which are removed. A missing
-    file is simply empty.
-    """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise SettingsError(f"Cannot read the settings file {path}: {exc.strerror}") from None
-    values: dict[str, str] = {}
-    for number, raw_line in enumerate(text.splitlines(), start=1):
-        line = raw_line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise SettingsError(f"{path} line {number}: expected KEY=VALUE")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        values[key] = value
-    return values
-
-
-class _Reader:
-    """Typed access to the merged raw values, each failure naming its setting."""
-
-    def __init__(self, raw: Mapping[str, str]) -> None:
-        self.raw = raw
-
-    def text(self, name: str) -> str | None:
-        value = self.raw.get(name)
-        if value is None:
-            return None
-        value = value.strip()
-        return value or None
-
-    def parsed(self, name: str, parse: Callable[[str], T], expected: str) -> T | None:
-        value = self.text(name)
-        if value is None:
-            return None
-        try:
-            return parse(value)
-        except ValueError:
-            raise SettingsError(f"Invalid {name}: expected {expected}, got {value!r}") from None
-
-    # None when the setting is not given: the default is the Settings field's own.
-
-    def integer(self, name: str, *, minimum: int, maximum: int) -> int | None:
-        def parse(value: str) -> int:
-            number = int(value)
-            if not minimum <= number <= maximum:
-                raise ValueError
-            return number
-
-        return self.parsed(name, parse, f"an integer from {minimum} to {maximum}")
-
-    def choice(self, name: str, choices: tuple[str, ...], *, upper: bool) -> str | None:
-        def parse(value: str) -> str:
-            value = value.upper() if upper else value.lower()
-            if value not in choices:
-                raise ValueError
-            return value
-
-        return self.parsed(name, parse, "one of " + ", ".join(choices))
-
-    def boolean(self, name: str) -> bool | None:
-        def parse(value: str) -> bool:
-            lowered = value.lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-
-        return self.parsed(name, parse, "true or false")
-
-    def items(self, name: str) -> tuple[str, ...]:
-        value = self.text(name) or ""
-        return tuple(item.strip() for item in value.split(",") if item.strip())
-
-
-def _database_url(reader: _Reader) -> str:
-    url = reader.text("DATABASE_URL") or DEFAULT_DATABASE_URL
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in _SQL_SCHEMES:
-        raise SettingsError(
-            "Invalid DATABASE_URL: expected sqlite+aiosqlite:///PATH "
-            f"or postgresql+asyncpg://USER:PASSWORD@HOST/NAME, got {redact_url(url)!r}"
-        )
-    return f"{_SQL_SCHEMES[scheme]}://{rest}"
-
-
-def _cors_origins(reader: _Reader) -> tuple[str, ...]:
-    origins = reader.items("BACKEND_CORS_ORIGINS")
-    for origin in origins:
-        parts = urlsplit(origin)
-        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc):
-            raise SettingsError(
-                f"Invalid BACKEND_CORS_ORIGINS: {origin!r} is not an http(s) origin or '*'"
-            )
-    # Browsers send the Origin header without a trailing slash.
-    return tuple(origin.rstrip("/") for origin in origins)
-
-
-def _trusted_proxies(reader: _Reader) -> tuple[str, ...]:
-    entries = reader.items("TRUSTED_PROXIES")
-    for entry in entries:
-        try:
-            ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            raise SettingsError(
-                f"Invalid TRUSTED_PROXIES: {entry!r} is not an IP address or network"
-            ) from None
-    return entries
-
-
-def _redis_url(reader: _Reader) -> str | None:
-    url = reader.text("REDIS_URL")
-    if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-        raise SettingsError(f"Invalid REDIS_URL: expected redis://HOST:PORT/DB, got {url!r}")
-    return url
-
-
-def _secret_key(reader: _Reader, environment: str | None, secret_file: Path) -> str:
-    key = reader.text("SECRET_KEY")
-    if key is None:
-        if environment == "production":
-            raise SettingsError("SECRET_KEY is required when ENVIRONMENT=production")
-        return _development_secret(secret_file)
-    # HS256 keys shorter than the hash output are refused by the token service too
-    # (RFC 7518 §3.2); saying so here names the setting.
-    if len(key.encode()) < SECRET_MIN_BYTES:
-        raise SettingsError(f"Invalid SECRET_KEY: at least {SECRET_MIN_BYTES} bytes are required")
-    return key
-
-
-def _development_secret(secret_file: Path) -> str:
-    """A key generated on the first start and kept, so tokens survive restarts."""
-    try:
-        stored = secret_file.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        stored = ""
-    except OSError as exc:
-        raise SettingsError(f"Cannot read {secret_file}: {exc.strerror}") from None
-    if stored:
-        return stored
-    key = secrets.token_urlsafe(GENERATED_SECRET_BYTES)
-    try:
-        # Created private (0600): the key signs every access token.
-        descriptor = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(key + "\n")
-    except FileExistsError:
-        # Another process won the race: use its key.
-        return secret_file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise SettingsError(
-            f"Cannot write a development SECRET_KEY to {secret_file}: {exc}"
-        ) from None
-    logger.warning(
-        "SECRET_KEY is not set: generated one and kept it in %s (development only; "
-        "set SECRET_KEY in production)",
-        secret_file,
-    )
-    return key
-
-
-def _email_backend(reader: _Reader) -> EmailBackend | None:
-    backend = reader.choice("EMAIL_BACKEND", ("smtp", "log"), upper=False)
-    if backend == "smtp" and reader.text("SMTP_HOST") is None:
-        raise SettingsError("EMAIL_BACKEND=smtp needs SMTP_HOST")
-    return "smtp" if backend == "smtp" else "log" if backend == "log" else None
-
-
 def load_settings(
     environ: Mapping[str, str] | None = None,
     env_file: str | Path | None = ".env",
@@ -326,7 +144,7 @@ def load_settings(
     """
     raw: dict[str, str] = dict(read_env_file(env_file)) if env_file is not None else {}
     raw.update(os.environ if environ is None else environ)
-    reader = _Reader(raw)
+    reader = Reader(raw)
 
     environment = reader.choice("ENVIRONMENT", ("development", "production"), upper=False)
     previous_keys = reader.items("PREVIOUS_SECRET_KEYS")
@@ -372,22 +190,22 @@ def load_settings(
         "metrics_enabled": reader.boolean("METRICS_ENABLED"),
     }
     return Settings(
-        database_url=_database_url(reader),
-        secret_key=_secret_key(reader, environment, Path(secret_file)),
+        database_url=database_url(reader),
+        secret_key=secret_key(reader, environment, Path(secret_file)),
         previous_secret_keys=previous_keys,
-        backend_cors_origins=_cors_origins(reader),
+        backend_cors_origins=cors_origins(reader),
         allowed_hosts=reader.items("ALLOWED_HOSTS"),
-        redis_url=_redis_url(reader),
+        redis_url=redis_url(reader),
         smtp_host=reader.text("SMTP_HOST"),
         smtp_user=reader.text("SMTP_USER"),
         smtp_password=reader.text("SMTP_PASSWORD"),
         smtp_sender=reader.text("SMTP_SENDER"),
-        email_backend=_email_backend(reader),
+        email_backend=email_backend(reader),
         metrics_token=reader.text("METRICS_TOKEN"),
         otel_variables=tuple(
             sorted((name, value) for name, value in raw.items() if name.startswith("OTEL_"))
         ),
-        trusted_proxies=_trusted_proxies(reader),
+        trusted_proxies=trusted_proxies(reader),
         # What is not given keeps the field's default, stated once, on Settings.
         **{name: value for name, value in given.items() if value is not None},
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from entrypoints.settings import read_env_file
+from entrypoints.setting_values import read_env_file
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 DOCKERFILE = DEPLOY / "Dockerfile"

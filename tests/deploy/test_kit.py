@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from entrypoints import cli
-from entrypoints import settings as settings_module
+from entrypoints.setting_values import Reader
 from entrypoints.settings import Settings, load_settings
 from tests.deploy import kit
 from tests.http.conftest import TEST_SECRET_KEY
@@ -25,14 +25,14 @@ PYPROJECT = kit.DEPLOY.parent / "pyproject.toml"
 def setting_names(environ: dict[str, str], tmp_path: Path) -> set[str]:
     """The names load_settings reads, given ``environ`` (every reader goes through text)."""
     read: set[str] = set()
-    original = settings_module._Reader.text
+    original = Reader.text
 
-    def recording(reader: settings_module._Reader, name: str) -> str | None:
+    def recording(reader: Reader, name: str) -> str | None:
         read.add(name)
         return original(reader, name)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(settings_module._Reader, "text", recording)
+        patch.setattr(Reader, "text", recording)
         load_settings(environ, env_file=None, secret_file=tmp_path / ".secret")
     return read
 

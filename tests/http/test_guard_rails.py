@@ -40,7 +40,7 @@ def test_production_without_smtp_refuses_to_start_naming_the_setting(
 
 def test_the_asgi_factory_refuses_production_without_smtp(monkeypatch: pytest.MonkeyPatch) -> None:
     from entrypoints.http.asgi import create_app_from_environment
-    from entrypoints.settings import SettingsError
+    from entrypoints.setting_values import SettingsError
 
     for name, value in PRODUCTION.items():
         monkeypatch.setenv(name, value)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.settings import Settings, SettingsError, load_settings, read_env_file
+from entrypoints.setting_values import SettingsError, read_env_file
+from entrypoints.settings import Settings, load_settings
 
 KEY = "k" * 40
 

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from entrypoints.http.request_context import SECURITY_HEADERS
-from entrypoints.settings import SettingsError, load_settings
+from entrypoints.setting_values import SettingsError
+from entrypoints.settings import load_settings
 from tests.http.conftest import PASSWORD, Api, failing, http_client, make_settings
 
 PRODUCTS = "/api/v1/products"
