@@ -182,32 +182,74 @@ def _total_columns(
     return [total.label("total_count"), _TABLE_IS_SMALL.label("counted_all")]
 
 
+def _order_and_keyset(
+    columns: sa.ColumnCollection[str, sa.ColumnElement[Any]], sort: ProductSort, keyset: bool
+) -> tuple[list[sa.ColumnElement[bool]], list[sa.ColumnElement[Any]]]:
+    """The keyset condition (when paging ``after``) and the ORDER BY of ``sort``."""
+    row_id = columns["id"]
+    column = row_id if sort is ProductSort.ID else columns[sort.field]
+    after_id = sa.bindparam("after_id", type_=sa.BigInteger)
+    conditions: list[sa.ColumnElement[bool]] = []
+    if keyset:
+        if sort is ProductSort.ID:
+            conditions.append(row_id < after_id if sort.descending else row_id > after_id)
+        else:
+            mine = sa.tuple_(column, row_id)
+            mark = sa.tuple_(sa.bindparam("after_value", type_=column.type), after_id)
+            conditions.append(mine < mark if sort.descending else mine > mark)
+    if sort is ProductSort.ID:
+        order_by = [row_id.desc() if sort.descending else row_id]
+    elif sort.descending:
+        order_by = [column.desc(), row_id.desc()]
+    else:
+        order_by = [column, row_id]
+    return conditions, order_by
+
+
 @functools.cache
 def _catalogue_page(
-    sort: ProductSort, by_category: bool, by_search: bool, keyset: bool, capped: bool = False
+    sort: ProductSort,
+    by_category: bool,
+    by_search: bool,
+    keyset: bool,
+    capped: bool = False,
+    with_total: bool = True,
 ) -> sa.Select[Any]:
     """The page statement for one shape of query, built and compiled once."""
     filters = _catalogue_filters(by_category, by_search)
-    totals = _total_columns(filters, capped)
-    column = products.c.id if sort is ProductSort.ID else products.c[sort.field]
-    after_id = sa.bindparam("after_id", type_=sa.BigInteger)
-    if keyset:
-        if sort is ProductSort.ID:
-            beyond = products.c.id < after_id if sort.descending else products.c.id > after_id
-            filters.append(beyond)
-        else:
-            mine = sa.tuple_(column, products.c.id)
-            mark = sa.tuple_(sa.bindparam("after_value", type_=column.type), after_id)
-            filters.append(mine < mark if sort.descending else mine > mark)
-    if sort is ProductSort.ID:
-        order_by = [products.c.id.desc() if sort.descending else products.c.id]
-    elif sort.descending:
-        order_by = [column.desc(), products.c.id.desc()]
-    else:
-        order_by = [column, products.c.id]
+    totals = _total_columns(filters, capped) if with_total else []
+    conditions, order_by = _order_and_keyset(products.c, sort, keyset)
     return (
         sa.select(*PRODUCT_COLUMNS, *totals)
-        .where(*filters)
+        .where(*filters, *conditions)
+        .order_by(*order_by)
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
+
+
+@functools.cache
+def _search_page(sort: ProductSort, by_category: bool, keyset: bool) -> sa.Select[Any]:
+    """A search page on PostgreSQL: the matches found once, up to ``count_limit``.
+
+    The trigram index's scan is the dear part of a search (the posting lists of every
+    trigram of the term are read), and a count and a page each ran it. Here one scan
+    feeds both: the matches (at most ``count_limit``) are counted and the page is sorted
+    out of them. A count at the limit means the set was cut short: the caller pages
+    with the ordinary statement instead (``_catalogue_page``) and estimates the total.
+    """
+    found = (
+        sa.select(*PRODUCT_COLUMNS)
+        .where(*_catalogue_filters(by_category, True))
+        .limit(sa.bindparam("count_limit"))
+        .cte("found")
+        .prefix_with("MATERIALIZED")
+    )
+    conditions, order_by = _order_and_keyset(found.c, sort, keyset)
+    total = sa.select(sa.func.count()).select_from(found).scalar_subquery()
+    return (
+        sa.select(*(found.c[column.key] for column in PRODUCT_COLUMNS), total.label("total_count"))
+        .where(*conditions)
         .order_by(*order_by)
         .limit(sa.bindparam("limit"))
         .offset(sa.bindparam("offset"))
@@ -339,6 +381,8 @@ class SqlProductRepository:
         capped = self._tx.is_postgresql
         if capped:
             params["count_limit"] = EXACT_TOTAL_LIMIT + 1
+            if by_search:
+                return await self._search(query, params, keyset)
         statement = _catalogue_page(query.sort, by_category, by_search, keyset, capped)
         rows = (await self._tx.execute(statement, params)).all()
         counted_all = not capped
@@ -362,6 +406,42 @@ class SqlProductRepository:
             total=total,
             has_more=len(rows) > page.limit,
             total_is_estimate=is_estimate,
+        )
+
+    async def _search(
+        self, query: ProductQuery, params: dict[str, Any], keyset: bool
+    ) -> Slice[Product]:
+        """A search on PostgreSQL: one trigram index scan when at most 10,000 products match.
+
+        More matches than that are a common term (at 1,000,000 products, one name in a
+        hundred or more): the sort's own index turns up a page of them within a few
+        thousand rows, so that page is read in index order, as a catalogue page is, and
+        the total is the planner's estimate.
+        """
+        page = query.page
+        by_category = query.category is not None
+        statement = _search_page(query.sort, by_category, keyset)
+        rows = (await self._tx.execute(statement, params)).all()
+        if rows:
+            total = rows[0].total_count
+        elif not keyset and page.skip == 0:
+            total = 0
+        else:
+            # Past the last row there is no row to carry the total.
+            count = _catalogue_count(by_category, True, True)
+            total = (await self._tx.execute(count, params)).scalar_one()
+        if total > EXACT_TOTAL_LIMIT:
+            statement = _catalogue_page(query.sort, by_category, True, keyset, with_total=False)
+            rows = (await self._tx.execute(statement, params)).all()
+            estimate = await self._estimated_total(by_category, True, params)
+            # Never fewer than the rows known to be there.
+            served = 0 if keyset else page.skip + min(len(rows), page.limit)
+            total = max(estimate, EXACT_TOTAL_LIMIT + 1, served + (len(rows) > page.limit))
+        return Slice(
+            items=[product_from_row(row) for row in rows[: page.limit]],
+            total=total,
+            has_more=len(rows) > page.limit,
+            total_is_estimate=total > EXACT_TOTAL_LIMIT,
         )
 
     async def _estimated_total(

@@ -187,6 +187,22 @@ sa.Index(
     postgresql_where=products.c.archived_at.is_(None),
     sqlite_where=products.c.archived_at.is_(None),
 )
+# PostgreSQL only: the trigrams of the listed products' lower-cased names, so that the
+# search's ``lower(name) LIKE '%term%'`` reads the rows holding the term's trigrams
+# instead of the whole catalogue (migration 0007; pg_trgm, created just below).
+sa.Index(
+    "ix_products_listed_name_trgm",
+    sa.func.lower(products.c.name).label("lower_name"),
+    postgresql_using="gin",
+    postgresql_ops={"lower_name": "gin_trgm_ops"},
+    postgresql_where=products.c.archived_at.is_(None),
+).ddl_if(dialect="postgresql")
+
+
+@sa.event.listens_for(metadata, "before_create")
+def _create_trigram_extension(_target: sa.MetaData, connection: sa.Connection, **_: Any) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
 
 
 orders = sa.Table(
