@@ -106,11 +106,11 @@ class MailServer:
             return list(self.received)
 
     async def wait_for(self, count: int) -> list[ReceivedMail]:
-        """The received messages once there are at least ``count`` of them (10 s at most)."""
+        """The received messages once there are at least ``count`` of them (30 s at most: a loaded machine delivers slowly, never wrongly)."""
 
         def arrived() -> bool:
             with self._arrival:
-                return self._arrival.wait_for(lambda: len(self.received) >= count, timeout=10)
+                return self._arrival.wait_for(lambda: len(self.received) >= count, timeout=30)
 
         if not await asyncio.to_thread(arrived):
             raise AssertionError(f"{len(self.received)} messages arrived, not {count}")
