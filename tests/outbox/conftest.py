@@ -106,7 +106,10 @@ class MailServer:
             return list(self.received)
 
     async def wait_for(self, count: int) -> list[ReceivedMail]:
-        """The received messages once there are at least ``count`` of them (30 s at most: a loaded machine delivers slowly, never wrongly)."""
+        """The received messages once there are at least ``count`` of them (30 s at most).
+
+        Generous: a loaded machine delivers slowly, never wrongly.
+        """
 
         def arrived() -> bool:
             with self._arrival:
