@@ -234,25 +234,33 @@ def _search_page(sort: ProductSort, by_category: bool, keyset: bool) -> sa.Selec
 
     The trigram index's scan is the dear part of a search (the posting lists of every
     trigram of the term are read), and a count and a page each ran it. Here one scan
-    feeds both: the matches (at most ``count_limit``) are counted and the page is sorted
-    out of them. A count at the limit means the set was cut short: the caller pages
-    with the ordinary statement instead (``_catalogue_page``) and estimates the total.
+    feeds both: the matches (at most ``count_limit``, only their id and sort key) are
+    counted and the page's ids are sorted out of them; only those rows are read whole.
+    A count at the limit means the set was cut short: the caller pages with the
+    ordinary statement instead (``_catalogue_page``) and estimates the total.
     """
+    keys = [products.c.id] if sort is ProductSort.ID else [products.c.id, products.c[sort.field]]
     found = (
-        sa.select(*PRODUCT_COLUMNS)
+        sa.select(*keys)
         .where(*_catalogue_filters(by_category, True))
         .limit(sa.bindparam("count_limit"))
         .cte("found")
         .prefix_with("MATERIALIZED")
     )
     conditions, order_by = _order_and_keyset(found.c, sort, keyset)
-    total = sa.select(sa.func.count()).select_from(found).scalar_subquery()
-    return (
-        sa.select(*(found.c[column.key] for column in PRODUCT_COLUMNS), total.label("total_count"))
+    page = (
+        sa.select(found.c.id)
         .where(*conditions)
         .order_by(*order_by)
         .limit(sa.bindparam("limit"))
         .offset(sa.bindparam("offset"))
+        .subquery("page")
+    )
+    total = sa.select(sa.func.count()).select_from(found).scalar_subquery()
+    return (
+        sa.select(*PRODUCT_COLUMNS, total.label("total_count"))
+        .join_from(products, page, products.c.id == page.c.id)
+        .order_by(*_order_and_keyset(products.c, sort, False)[1])
     )
 
 
