@@ -18,31 +18,35 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Executable, Select
+from sqlalchemy import Executable
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql import driver
+from adapters.sql.driver import HotStatement, is_plain_read
 from adapters.sql.failures import database_failures
 
-
-def is_plain_read(statement: Executable) -> bool:
-    """A SELECT that neither writes nor locks rows (``FOR UPDATE`` needs a transaction)."""
-    if isinstance(statement, Select):
-        # FOR UPDATE has no public accessor on Select.
-        return statement._for_update_arg is None
-    return isinstance(statement, CompoundSelect)
+__all__ = ["HotStatement", "Transaction", "is_plain_read"]
 
 
 class Transaction:
     """The open connection of one unit of work, with failure translation."""
 
-    __slots__ = ("_isolation", "connection", "is_postgresql")
+    __slots__ = ("_isolation", "connection", "is_postgresql", "on_driver")
 
-    def __init__(self, connection: AsyncConnection, *, begin_lazily: str | None = None) -> None:
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        *,
+        begin_lazily: str | None = None,
+        driver_path: bool = True,
+    ) -> None:
         """``begin_lazily``: the isolation level to begin with at the first write, when
-        the connection was put in autocommit mode for the reads before it."""
+        the connection was put in autocommit mode for the reads before it.
+        ``driver_path``: run hot statements on the driver (PostgreSQL only, ADR 0013)."""
         self.connection = connection
         self.is_postgresql = connection.dialect.name == "postgresql"
+        self.on_driver = driver_path and self.is_postgresql
         self._isolation = begin_lazily
 
     async def execute(
@@ -54,6 +58,18 @@ class Transaction:
             if self._isolation is not None and not is_plain_read(statement):
                 await self._begin()
             return await self.connection.execute(statement, parameters)
+
+    async def rows(
+        self, hot: HotStatement, parameters: Mapping[str, Any]
+    ) -> Sequence[Sequence[Any]]:
+        """Every row of a hot statement, read by position: the same values whichever
+        path runs it (the driver on PostgreSQL, SQLAlchemy elsewhere)."""
+        if not self.on_driver:
+            return (await self.execute(hot.statement, parameters)).all()
+        with database_failures:
+            if self._isolation is not None and not hot.plain_read:
+                await self._begin()
+            return await driver.fetch(self.connection, hot, parameters)
 
     async def begin(self) -> None:
         """Open the transaction now, if it is still waiting for a write."""

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from adapters.sql.database import Transaction
+from adapters.sql.database import HotStatement, Transaction
 from adapters.sql.partial_updates import change_parameters
 from adapters.sql.rows import PRODUCT_COLUMNS, product_from_row, product_values
 from adapters.sql.tables import UtcDateTime, products
@@ -35,11 +35,11 @@ _INSERT_PRODUCT = {
     True: postgresql.insert(products).on_conflict_do_nothing().returning(products.c.id),
     False: sqlite.insert(products).on_conflict_do_nothing().returning(products.c.id),
 }
-_SELECT_PRODUCT = sa.select(*PRODUCT_COLUMNS).where(
-    products.c.id == sa.bindparam("id"), _IN_CATALOGUE
+_SELECT_PRODUCT = HotStatement(
+    sa.select(*PRODUCT_COLUMNS).where(products.c.id == sa.bindparam("id"), _IN_CATALOGUE)
 )
-_SELECT_PRODUCT_BY_SLUG = sa.select(*PRODUCT_COLUMNS).where(
-    products.c.slug == sa.bindparam("slug"), _IN_CATALOGUE
+_SELECT_PRODUCT_BY_SLUG = HotStatement(
+    sa.select(*PRODUCT_COLUMNS).where(products.c.slug == sa.bindparam("slug"), _IN_CATALOGUE)
 )
 _SELECT_PRODUCTS_POSTGRESQL = sa.select(*PRODUCT_COLUMNS).where(
     products.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger))),
@@ -96,7 +96,7 @@ _ARCHIVE_PRODUCT_VERSION = _ARCHIVE_PRODUCT.where(
     products.c.version == sa.bindparam("expected_version")
 )
 _QUANTITY = sa.bindparam("quantity", type_=sa.Integer)
-_RESERVE_STOCK = (
+_RESERVE_STOCK = HotStatement(
     sa.update(products)
     .where(
         products.c.id == sa.bindparam("product_id"),
@@ -107,6 +107,7 @@ _RESERVE_STOCK = (
     # What the order line copies comes back with the update: no separate read.
     .returning(products.c.name, products.c.price)
 )
+_TOTAL = len(PRODUCT_COLUMNS)  # a page's rows: the product, then its total columns
 _RELEASE_STOCK = (
     sa.update(products)
     .where(products.c.id == sa.bindparam("product_id"))
@@ -229,6 +230,14 @@ def _catalogue_page(
 
 
 @functools.cache
+def _hot_catalogue_page(
+    sort: ProductSort, by_category: bool, by_search: bool, keyset: bool, capped: bool
+) -> HotStatement:
+    """A catalogue page with its total: on the driver on PostgreSQL (ADR 0013)."""
+    return HotStatement(_catalogue_page(sort, by_category, by_search, keyset, capped))
+
+
+@functools.cache
 def _search_page(sort: ProductSort, by_category: bool, keyset: bool) -> sa.Select[Any]:
     """A search page on PostgreSQL: the matches found once, up to ``count_limit``.
 
@@ -293,12 +302,12 @@ class SqlProductRepository:
         return Product(id=product_id, **product_values(product))
 
     async def get(self, product_id: int) -> Product | None:
-        row = (await self._tx.execute(_SELECT_PRODUCT, {"id": product_id})).first()
-        return product_from_row(row) if row is not None else None
+        rows = await self._tx.rows(_SELECT_PRODUCT, {"id": product_id})
+        return product_from_row(rows[0]) if rows else None
 
     async def get_by_slug(self, slug: str) -> Product | None:
-        row = (await self._tx.execute(_SELECT_PRODUCT_BY_SLUG, {"slug": slug})).first()
-        return product_from_row(row) if row is not None else None
+        rows = await self._tx.rows(_SELECT_PRODUCT_BY_SLUG, {"slug": slug})
+        return product_from_row(rows[0]) if rows else None
 
     async def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
         if not product_ids:
@@ -391,12 +400,12 @@ class SqlProductRepository:
             params["count_limit"] = EXACT_TOTAL_LIMIT + 1
             if by_search:
                 return await self._search(query, params, keyset)
-        statement = _catalogue_page(query.sort, by_category, by_search, keyset, capped)
-        rows = (await self._tx.execute(statement, params)).all()
+        statement = _hot_catalogue_page(query.sort, by_category, by_search, keyset, capped)
+        rows = await self._tx.rows(statement, params)
         counted_all = not capped
         if rows:
-            total = rows[0].total_count
-            counted_all = counted_all or bool(rows[0].counted_all)
+            total = rows[0][_TOTAL]
+            counted_all = counted_all or bool(rows[0][_TOTAL + 1])
         elif not keyset and page.skip == 0:
             total = 0
         else:
@@ -464,13 +473,12 @@ class SqlProductRepository:
     async def reserve_stock(
         self, product_id: int, quantity: int, at: datetime
     ) -> ReservedStock | None:
-        result = await self._tx.execute(
+        rows = await self._tx.rows(
             _RESERVE_STOCK, {"product_id": product_id, "quantity": quantity, "at": at}
         )
-        row = result.first()
-        if row is None:
+        if not rows:
             return None
-        name, price = row  # _RESERVE_STOCK returns exactly these, in this order
+        name, price = rows[0]  # _RESERVE_STOCK returns exactly these, in this order
         return ReservedStock(product_id=product_id, name=name, price=price)
 
     async def release_stock(self, product_id: int, quantity: int, at: datetime) -> None:

@@ -16,7 +16,7 @@ against 1.2 µs for a product (``tests/benchmarks/row_mapping``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -39,10 +39,11 @@ def columns_of(entity: type[Any], table: sa.Table) -> tuple[sa.Column[Any], ...]
     return tuple(table.c[field.name] for field in dataclasses.fields(entity))
 
 
-def reader(entity: Callable[..., E], width: int) -> Callable[[Row[Any]], E]:
-    """Builds an entity from the first ``width`` values of a row, by position."""
+def reader(entity: Callable[..., E], width: int) -> Callable[[Sequence[Any]], E]:
+    """Builds an entity from the first ``width`` values of a row (a SQLAlchemy row, or a
+    tuple from the driver path), by position."""
 
-    def from_row(row: Row[Any]) -> E:
+    def from_row(row: Sequence[Any]) -> E:
         return entity(*row[:width])
 
     return from_row

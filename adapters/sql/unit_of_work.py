@@ -41,6 +41,7 @@ class SqlUnitOfWork:
     __slots__ = (
         "_clock",
         "_connection",
+        "_driver_path",
         "_engine",
         "_events",
         "_gate",
@@ -60,8 +61,13 @@ class SqlUnitOfWork:
     idempotency_keys: IdempotencyKeyRepository
     outbox: OutboxRepository
 
-    def __init__(self, engine: AsyncEngine, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, clock: Clock | None = None, driver_path: bool = True
+    ) -> None:
+        """``driver_path=False`` runs every statement through SQLAlchemy, the hot ones
+        included (on PostgreSQL they run on the driver otherwise: ADR 0013)."""
         self._engine = engine
+        self._driver_path = driver_path
         self._clock: Clock = clock or _SYSTEM_CLOCK
         self._connection: AsyncConnection | None = None
         self._events: list[DomainEvent] = []
@@ -93,7 +99,7 @@ class SqlUnitOfWork:
             raise
         self._connection = connection
         self._gate = gate
-        tx = Transaction(connection, begin_lazily=lazy)
+        tx = Transaction(connection, begin_lazily=lazy, driver_path=self._driver_path)
         # Repositories only keep a reference to the transaction: making them costs little.
         self.users = SqlUserRepository(tx)
         self.products = SqlProductRepository(tx)

@@ -1,5 +1,9 @@
 """The contract suite runs every test on each store: memory, SQLite and PostgreSQL.
 
+PostgreSQL runs twice: as the API runs it (the hot statements on the asyncpg driver,
+ADR 0013) and with every statement through SQLAlchemy, so both paths must give the same
+answers to the same tests.
+
 PostgreSQL uses one migrated database for the whole session, emptied (TRUNCATE ...
 RESTART IDENTITY) before each test: much faster than a database per test.
 """
@@ -20,7 +24,14 @@ from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.ports.common import UnitOfWork, UnitOfWorkFactory
 from tests.conftest import create_postgres_database, drop_postgres_database
 
-BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+SQLALCHEMY_ONLY = "postgres-sqlalchemy"
+"""PostgreSQL with the hot statements through SQLAlchemy instead of the driver."""
+BACKENDS = [
+    "memory",
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param(SQLALCHEMY_ONLY, marks=pytest.mark.postgres),
+]
 
 
 @dataclass
@@ -31,10 +42,11 @@ class Backend:
     url: str | None = None
     engine: AsyncEngine | None = None
     store: InMemoryStore | None = None
+    driver_path: bool = True
 
     def uow(self) -> UnitOfWork:
         if self.engine is not None:
-            return SqlUnitOfWork(self.engine)
+            return SqlUnitOfWork(self.engine, driver_path=self.driver_path)
         assert self.store is not None
         return InMemoryUnitOfWork(self.store)
 
@@ -74,8 +86,16 @@ _EMPTY_POSTGRES = [
 ]
 
 
+def _param(request: pytest.FixtureRequest) -> str | None:
+    callspec = getattr(request.node, "callspec", None)
+    param = callspec.params.get("backend_url") if callspec is not None else None
+    return param if isinstance(param, str) else None
+
+
 @pytest.fixture
-async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
+async def backend(
+    backend_url: str | None, request: pytest.FixtureRequest
+) -> AsyncIterator[Backend]:
     if backend_url is None:
         yield Backend(name="memory", store=InMemoryStore())
         return
@@ -88,7 +108,10 @@ async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
                 await connection.exec_driver_sql(statement)
     try:
         yield Backend(
-            name="postgres" if name == "postgresql" else name, url=backend_url, engine=engine
+            name="postgres" if name == "postgresql" else name,
+            url=backend_url,
+            engine=engine,
+            driver_path=_param(request) != SQLALCHEMY_ONLY,
         )
     finally:
         await engine.dispose()

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.sql.database import Transaction
+from adapters.sql.database import HotStatement, Transaction
 from adapters.sql.failures import is_unique_violation
 from adapters.sql.partial_updates import change_parameters
 from adapters.sql.rows import (
@@ -43,6 +43,8 @@ _INSERT_USER = {
 
 
 _SELECT_USER = sa.select(*USER_COLUMNS).where(users.c.id == sa.bindparam("id"))
+# Every authenticated request reads its user: on the driver on PostgreSQL (ADR 0013).
+_GET_USER = HotStatement(_SELECT_USER)
 
 
 _SELECT_USER_BY_EMAIL = sa.select(*USER_COLUMNS).where(
@@ -119,8 +121,8 @@ class SqlUserRepository:
         return _with_id(user, user_id)
 
     async def get(self, user_id: int) -> User | None:
-        row = (await self._tx.execute(_SELECT_USER, {"id": user_id})).first()
-        return user_from_row(row) if row is not None else None
+        rows = await self._tx.rows(_GET_USER, {"id": user_id})
+        return user_from_row(rows[0]) if rows else None
 
     async def get_by_email(self, email: str) -> User | None:
         row = (await self._tx.execute(_SELECT_USER_BY_EMAIL, {"email": email})).first()

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.sql.database import Transaction
+from adapters.sql.database import HotStatement, Transaction
 from adapters.sql.repositories.order_lists import list_orders
 from adapters.sql.rows import ORDER_COLUMNS, ORDER_LINE_COLUMNS, orders_from_rows
 from adapters.sql.tables import UtcDateTime, idempotency_keys, order_lines, orders
@@ -72,7 +72,7 @@ def _insert_order_with_lines() -> sa.Insert:
     )
 
 
-_INSERT_ORDER_WITH_LINES = _insert_order_with_lines()
+_INSERT_ORDER_WITH_LINES = HotStatement(_insert_order_with_lines())
 _SELECT_ORDER = (
     sa.select(*ORDER_COLUMNS, *ORDER_LINE_COLUMNS)
     .join_from(orders, order_lines, order_lines.c.order_id == orders.c.id)
@@ -124,7 +124,7 @@ class SqlOrderRepository:
 
     async def _add_in_one_statement(self, order: Order, values: dict[str, Any]) -> int:
         lines = order.lines
-        result = await self._tx.execute(
+        rows = await self._tx.rows(
             _INSERT_ORDER_WITH_LINES,
             {
                 **values,
@@ -136,9 +136,7 @@ class SqlOrderRepository:
             },
         )
         # One row per line, each carrying the new order's id (there is at least one line).
-        order_id = result.scalars().first()
-        assert order_id is not None
-        return int(order_id)
+        return int(rows[0][0])
 
     async def _add_lines(self, order_id: int, order: Order) -> None:
         await self._tx.execute(
