@@ -13,8 +13,8 @@ from adapters.sql.connection_gate import ConnectionGate, connection_gate
 from adapters.sql.database import Transaction
 from adapters.sql.engine import AUTOCOMMIT, WRITE_ISOLATION, reads_in_autocommit
 from adapters.sql.failures import database_failures
-from adapters.sql.product_repository import SqlProductRepository
 from adapters.sql.repositories.accounts import SqlRefreshTokenRepository, SqlUserRepository
+from adapters.sql.repositories.catalogue import SqlProductRepository
 from adapters.sql.repositories.notifications import SqlOutboxRepository
 from adapters.sql.repositories.ordering import SqlIdempotencyKeyRepository, SqlOrderRepository
 from application.ports.accounts import RefreshTokenRepository, UserRepository

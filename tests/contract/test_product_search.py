@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.sql.catalogue_loader import SqlCatalogueLoader
-from adapters.sql.product_repository import EXACT_TOTAL_LIMIT
+from adapters.sql.repositories.catalogue_pages import EXACT_TOTAL_LIMIT
 from application.pagination import KeysetPosition, PageRequest
 from application.ports.catalogue import ProductQuery, ProductSort
 from application.ports.common import UnitOfWorkFactory
