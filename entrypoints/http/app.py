@@ -147,7 +147,7 @@ def create_app(container: Container, *, tracing: Tracing | None = None) -> Lites
             docs_assets_router(),
         ],
         on_app_init=[auth.on_app_init],
-        guards=[edge_inputs],
+        middleware=[edge_inputs],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi_config(),
         compression_config=CompressionConfig(

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from domain.errors import InvalidInput
 from domain.ids import MAX_ID
@@ -131,13 +131,24 @@ def _non_canonical_id(scope: Any) -> bool:
     return False
 
 
-async def edge_inputs(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """App-wide guard: NUL in the path or query (422); a non-canonical path id (404)."""
-    scope = connection.scope
-    if errors := _target_nul_errors(scope):
-        raise RequestInvalid(errors)
-    if _non_canonical_id(scope):
-        raise NotFoundException(f"Nothing found at {scope['path']}")
+def edge_inputs(app: ASGIApp) -> ASGIApp:
+    """App-wide middleware: NUL in the path or query (422); a non-canonical path id (404).
+
+    Route middleware, so it runs once the route is known (its path parameters), after
+    authentication and before every guard, as the app-wide guard it replaces did. Not a
+    guard because Litestar copies the route handler for every guard call: 4-5 % of a
+    request's CPU time for a check that needs only the scope.
+    """
+
+    async def check_inputs(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            if errors := _target_nul_errors(scope):
+                raise RequestInvalid(errors)
+            if _non_canonical_id(scope):
+                raise NotFoundException(f"Nothing found at {scope['path']}")
+        await app(scope, receive, send)
+
+    return check_inputs
 
 
 # --- JSON bodies ----------------------------------------------------------------------------
