@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,7 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.sql.catalogue_loader import SqlCatalogueLoader
-from adapters.sql.repositories.catalogue_pages import EXACT_TOTAL_LIMIT
+from adapters.sql.repositories.catalogue_pages import (
+    SEARCH_EXACT_TOTAL_LIMIT,
+    SEARCH_SAMPLE_PAGES,
+)
 from application.pagination import KeysetPosition, PageRequest
 from application.ports.catalogue import ProductQuery, ProductSort
 from application.ports.common import UnitOfWorkFactory
@@ -176,13 +179,53 @@ async def test_every_shape_of_search_reads_the_trigram_index_on_postgresql(
             assert "Seq Scan" not in {node["Node Type"] for node in nodes}, statement
 
 
+async def _load(backend: Backend, catalogue: Iterable[Product]) -> None:
+    if backend.engine is not None:
+        await SqlCatalogueLoader(backend.engine).load(catalogue)
+        return
+    async with backend.uow() as uow:
+        for product in catalogue:
+            await uow.products.add(product)
+        await uow.commit()
+
+
+async def test_a_search_total_is_exact_up_to_the_search_limit_and_past_it_only_postgresql_flags_it(
+    backend: Backend, uow_factory: UnitOfWorkFactory
+) -> None:
+    # The twin and SQLite always count; PostgreSQL counts up to the limit, then estimates
+    # from a sample of the table's pages, and a table this small is sampled whole.
+    limit = SEARCH_EXACT_TOTAL_LIMIT
+    await _load(
+        backend,
+        [
+            *(a_product(f"Kettle {number:04d}") for number in range(limit + 5)),
+            *(a_product(f"Teapot {number:04d}") for number in range(limit)),
+            *(a_product(f"Haystack {number:04d}") for number in range(50)),
+        ],
+    )
+
+    async with uow_factory() as uow:
+        common = await uow.products.list_page(ProductQuery(PageRequest(limit=3), search="KETTLE"))
+        at_limit = await uow.products.list_page(ProductQuery(PageRequest(limit=3), search="teapot"))
+
+    flagged = backend.name == "postgres"
+    assert (common.total, common.total_is_estimate) == (limit + 5, flagged)
+    assert [product.name for product in common.items] == [
+        "Kettle 0000",
+        "Kettle 0001",
+        "Kettle 0002",
+    ]
+    assert common.has_more is True
+    assert (at_limit.total, at_limit.total_is_estimate) == (limit, False)
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend_url", ["postgres"], indirect=True)
 async def test_a_search_matching_more_than_the_exact_limit_gives_a_flagged_estimate(
     backend: Backend, uow_factory: UnitOfWorkFactory
 ) -> None:
     assert backend.engine is not None
-    count = EXACT_TOTAL_LIMIT + 50
+    count = SEARCH_EXACT_TOTAL_LIMIT + 50
     await SqlCatalogueLoader(backend.engine).load(
         a_product(f"Item {number:05d}", price=f"{1 + number % 97}.00") for number in range(count)
     )
@@ -199,12 +242,63 @@ async def test_a_search_matching_more_than_the_exact_limit_gives_a_flagged_estim
                 PageRequest(limit=3, after=after), search="item", sort=ProductSort.PRICE_DESC
             )
         )
+        deep = await uow.products.list_page(
+            ProductQuery(PageRequest(limit=3, skip=count - 2), search="item")
+        )
         narrow = await uow.products.list_page(
-            ProductQuery(PageRequest(limit=3), search="item 0999")
+            ProductQuery(PageRequest(limit=3), search="item 0099")
         )
 
-    assert (first.total_is_estimate, first.total > EXACT_TOTAL_LIMIT) == (True, True)
+    assert (first.total_is_estimate, first.total) == (True, count)
+    assert (second.total_is_estimate, second.total) == (True, count)
     served = [*first.items, *second.items]
     assert [product.price for product in served] == [Decimal("97.00")] * 6
     assert [product.id for product in served] == sorted(ids_of_97, reverse=True)[:6]
+    assert [product.id for product in deep.items] == [count - 1, count]
+    assert (deep.total_is_estimate, deep.has_more) == (True, False)
     assert (narrow.total, narrow.total_is_estimate) == (10, False)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend_url", ["postgres"], indirect=True)
+async def test_the_estimate_of_a_common_search_on_a_large_table_is_near_the_real_count(
+    backend: Backend, uow_factory: UnitOfWorkFactory
+) -> None:
+    # Long descriptions make a table of three times the sampled pages from 12,000 rows.
+    assert backend.engine is not None
+    count = 12_000
+    await SqlCatalogueLoader(backend.engine).load(
+        a_product(
+            f"{'Kettle' if number % 10 == 0 else 'Teapot'} {number:05d}",
+            category="kitchen" if number % 2 else "garden",
+            description="x" * 1000,
+        )
+        for number in range(count)
+    )
+    async with backend.engine.connect() as connection:
+        pages = (
+            await connection.exec_driver_sql("SELECT pg_relation_size('products') / 8192")
+        ).scalar_one()
+    assert pages > 2 * SEARCH_SAMPLE_PAGES
+
+    async with uow_factory() as uow:
+        first = await uow.products.list_page(ProductQuery(PageRequest(limit=5), search="kettle"))
+        second = await uow.products.list_page(
+            ProductQuery(
+                PageRequest(limit=5, after=_position(first.items[-1], ProductSort.ID)),
+                search="kettle",
+            )
+        )
+        in_garden = await uow.products.list_page(
+            ProductQuery(PageRequest(limit=5), category="garden", search="teapot")
+        )
+
+    real, real_in_garden = count // 10, count * 9 // 20
+    assert first.total_is_estimate is True
+    assert real / 1.5 <= first.total <= real * 1.5, first.total
+    assert second.total == first.total  # the same sample for every page
+    assert [product.name for product in first.items] == [
+        f"Kettle {number:05d}" for number in range(0, 50, 10)
+    ]
+    assert in_garden.total_is_estimate is True
+    assert real_in_garden / 1.5 <= in_garden.total <= real_in_garden * 1.5, in_garden.total
