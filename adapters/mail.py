@@ -75,7 +75,14 @@ class SmtpMailer:
 
 
 class LogMailer:
-    """Writes each message to the log: the default when no SMTP host is configured."""
+    """Writes each message to the log: the default when no SMTP host is configured.
+
+    The secrets of a message (the token of a verification or reset link) are replaced
+    by ``[redacted]``: logs are read by more people, kept longer and shipped further
+    than a mailbox, and a reset link is a key to the account. To follow links on a
+    development machine, run a local SMTP catcher and point ``SMTP_HOST`` at it (see
+    docs/operations.md); the log shows which message went where, never the key.
+    """
 
     def __init__(self, sender: str = "storefront@localhost") -> None:
         self._sender = sender
@@ -86,5 +93,16 @@ class LogMailer:
             message.message_id,
             message.to,
             message.subject,
-            message.text,
+            redacted(message.text, message.secrets),
         )
+
+
+REDACTED = "[redacted]"
+
+
+def redacted(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every occurrence of each secret replaced by ``[redacted]``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text

@@ -13,99 +13,70 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 
+from application.account_mail import EmailLinks, compose_account_mail
+from application.letters import Envelope, Letter, Skip, html_page, money, plain
 from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
-from application.ports.notifications import EmailMessage, MailDeliveryError, Mailer, OutboxMessage
-from domain.events import DomainEvent, OrderCancelled, OrderPlaced, UserRegistered
+from application.ports.notifications import (
+    EmailMessage,
+    MailDeliveryError,
+    Mailer,
+    OutboxMessage,
+)
+from domain.events import DomainEvent, OrderCancelled, OrderPlaced
 
 logger = logging.getLogger(__name__)
-
-SHOP_NAME = "Storefront"
-
-
-@dataclass(frozen=True, slots=True)
-class Letter:
-    """An e-mail before it is addressed: subject and both bodies."""
-
-    subject: str
-    text: str
-    html: str
-
-
-def _money(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01'))}"
-
-
-def _html_page(title: str, paragraphs: list[str], table: str = "") -> str:
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
-    return (
-        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"</head><body><h1>{html.escape(title)}</h1>{body}{table}</body></html>"
-    )
-
-
-def welcome_letter(event: UserRegistered) -> Letter:
-    greeting = f"Hello {event.full_name}," if event.full_name else "Hello,"
-    lines = [
-        greeting,
-        f"welcome to {SHOP_NAME}. Your account for {event.email} is ready.",
-        "If you did not create it, you can ignore this message.",
-    ]
-    title = f"Welcome to {SHOP_NAME}"
-    return Letter(subject=title, text="\n\n".join(lines) + "\n", html=_html_page(title, lines))
 
 
 def order_placed_letter(event: OrderPlaced) -> Letter:
     title = f"Your order #{event.order_id} is confirmed"
     text_lines = [
-        f"  {quantity} x {name}: {_money(line_total)}" for name, quantity, line_total in event.lines
+        f"  {quantity} x {name}: {money(line_total)}" for name, quantity, line_total in event.lines
     ]
     text = (
         f"Thank you for your order #{event.order_id}.\n\n"
         + "\n".join(text_lines)
-        + f"\n\nTotal: {_money(event.total)}\n"
+        + f"\n\nTotal: {money(event.total)}\n"
     )
     rows = "".join(
-        f"<tr><td>{quantity}</td><td>{html.escape(name)}</td><td>{_money(line_total)}</td></tr>"
+        f"<tr><td>{quantity}</td><td>{html.escape(name)}</td><td>{money(line_total)}</td></tr>"
         for name, quantity, line_total in event.lines
     )
     table = (
         "<table><thead><tr><th>Qty</th><th>Product</th><th>Amount</th></tr></thead>"
         f'<tbody>{rows}</tbody><tfoot><tr><td colspan="2">Total</td>'
-        f"<td>{_money(event.total)}</td></tr></tfoot></table>"
+        f"<td>{money(event.total)}</td></tr></tfoot></table>"
     )
     return Letter(
         subject=title,
         text=text,
-        html=_html_page(title, [f"Thank you for your order #{event.order_id}."], table),
+        html=html_page(title, [f"Thank you for your order #{event.order_id}."], table),
     )
 
 
 def order_cancelled_letter(event: OrderCancelled) -> Letter:
     title = f"Your order #{event.order_id} is cancelled"
     lines = [
-        f"Your order #{event.order_id} of {_money(event.total)} has been cancelled.",
+        f"Your order #{event.order_id} of {money(event.total)} has been cancelled.",
         "Nothing will be charged for it.",
     ]
-    return Letter(subject=title, text="\n\n".join(lines) + "\n", html=_html_page(title, lines))
+    return Letter(subject=title, text=plain(lines), html=html_page(title, lines))
 
 
-async def address_of(uow: UnitOfWork, event: DomainEvent) -> str | None:
-    """Where the e-mail for an event goes: the customer's address as it is now."""
-    if isinstance(event, UserRegistered):
-        return event.email
+async def compose(
+    uow: UnitOfWork, event: DomainEvent, links: EmailLinks, now: datetime
+) -> Envelope | Skip:
+    """The e-mail an event calls for, addressed as things stand now (an order's e-mail
+    goes to the customer's current address)."""
+    if not isinstance(event, OrderPlaced | OrderCancelled):
+        return await compose_account_mail(uow, event, links, now)
     user = await uow.users.get(event.user_id)
-    return None if user is None else user.email
-
-
-def letter_for(event: DomainEvent) -> Letter:
-    if isinstance(event, UserRegistered):
-        return welcome_letter(event)
+    if user is None:
+        return Skip("the recipient no longer exists", failed=True)
     if isinstance(event, OrderPlaced):
-        return order_placed_letter(event)
-    return order_cancelled_letter(event)
+        return Envelope(user.email, order_placed_letter(event))
+    return Envelope(user.email, order_cancelled_letter(event))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +107,10 @@ class DeliverOutbox:
         lease: timedelta = timedelta(minutes=5),
         retry: RetryPolicy | None = None,
         jitter: Callable[[], float] = random.random,
+        links: EmailLinks | None = None,
     ) -> None:
         self._uow = uow
+        self._links = links or EmailLinks()
         self._mailer = mailer
         self._clock = clock
         self._message_domain = message_domain
@@ -155,14 +128,18 @@ class DeliverOutbox:
         now = self._clock.now()
         async with self._uow() as uow:
             batch = await uow.outbox.claim(self._batch_size, now, now + self._lease)
-            addressed = [(message, await address_of(uow, message.event)) for message in batch]
+            # Tokens minted for the links are stored in this transaction: a link is never
+            # sent whose token was not committed first.
+            composed = [
+                (message, await compose(uow, message.event, self._links, now)) for message in batch
+            ]
             await uow.commit()
         delivered = 0
-        for index, (message, address) in enumerate(addressed):
+        for index, (message, envelope) in enumerate(composed):
             if should_stop():
-                await self._release([m.id for m, _ in addressed[index:]])
+                await self._release([m.id for m, _ in composed[index:]])
                 break
-            delivered += await self._deliver(message, address)
+            delivered += await self._deliver(message, envelope)
         return delivered
 
     async def _release(self, message_ids: list[int]) -> None:
@@ -170,18 +147,23 @@ class DeliverOutbox:
             await uow.outbox.release(message_ids)
             await uow.commit()
 
-    async def _deliver(self, message: OutboxMessage, address: str | None) -> int:
-        if address is None:
-            await self._settle(message, failed="the recipient no longer exists", final=True)
+    async def _deliver(self, message: OutboxMessage, envelope: Envelope | Skip) -> int:
+        if isinstance(envelope, Skip):
+            if envelope.failed:
+                await self._settle(message, failed=envelope.reason, final=True)
+            else:
+                logger.debug("Outbox message %s needs no e-mail: %s", message.id, envelope.reason)
+                await self._settle(message, failed=None, final=True)
             return 0
-        letter = letter_for(message.event)
+        letter = envelope.letter
         email = EmailMessage(
-            to=address,
+            to=envelope.to,
             subject=letter.subject,
             text=letter.text,
             html=letter.html,
             message_id=f"<outbox-{message.id}@{self._message_domain}>",
             traceparent=message.traceparent,
+            secrets=envelope.secrets,
         )
         try:
             await self._mailer.send(email)

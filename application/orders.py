@@ -11,7 +11,7 @@ from typing import NoReturn
 from application.ports.catalogue import ReservedStock
 from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
 from application.ports.ordering import IdempotencyRecord
-from domain.errors import Conflict, InsufficientStock, InvalidInput, NotFound
+from domain.errors import Conflict, InsufficientStock, InvalidInput, NotFound, PermissionDenied
 from domain.events import OrderCancelled, OrderPlaced
 from domain.ids import NEW_ID
 from domain.orders import (
@@ -54,9 +54,12 @@ class PlaceOrder:
     safe: the same key and body return the first order; another body is a conflict.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, *, require_verified_email: bool = False
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._require_verified_email = require_verified_email
 
     async def execute(self, command: PlaceOrderCommand) -> PlacedOrder:
         check_order_request(command.lines)
@@ -119,6 +122,11 @@ class PlaceOrder:
         return PlacedOrder(order=order, replayed=True)
 
     async def _place(self, uow: UnitOfWork, command: PlaceOrderCommand) -> Order:
+        if self._require_verified_email:
+            # Read in the order's transaction, before any stock is taken.
+            user = await uow.users.get(command.user_id)
+            if user is None or not user.is_verified:
+                raise PermissionDenied("Verify your e-mail address before placing an order")
         now = self._clock.now()
         reserved: dict[int, ReservedStock] = {}
         for line in sorted(command.lines, key=lambda line: line.product_id):

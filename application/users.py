@@ -16,6 +16,7 @@ from application.pagination import (
 from application.ports.accounts import LoginThrottle, PasswordHasher, UserChanges
 from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from domain.events import PasswordChanged, VerificationRequested
 from domain.ids import NEW_ID
 from domain.orders import UserStats
 from domain.users import User, check_full_name, check_password_rules, normalise_email
@@ -44,7 +45,9 @@ class UpdateProfileCommand:
 class UpdateProfile:
     """Change one's own name, e-mail or password; the last two need the current password.
 
-    A new password also ends every session of the account (refresh and access tokens).
+    A new password also ends every session of the account (refresh and access tokens)
+    and sends a notice to the address the account had; a new address is unverified
+    until the link sent to it is followed.
     Only the fields given are written: whatever an admin changes meanwhile stands.
     Wrong current passwords count as failed logins for the account's e-mail, so a
     stolen access token cannot be used to guess the password.
@@ -72,23 +75,34 @@ class UpdateProfile:
             check_password_rules(command.password)
         sensitive = email is not None or command.password is not UNSET
 
+        previous_email: str | None = None
         if sensitive:
             async with self._uow() as uow:
                 user = await load_user(uow, command.user_id)
             await self._check_current_password(user, command.current_password)
+            previous_email = user.email
         if command.password is not UNSET:
             new_hash = await self._hasher.hash(command.password)
 
+        new_address = email is not None and email != previous_email
         changes = UserChanges(
             full_name=full_name,
             email=UNSET if email is None else email,
             hashed_password=UNSET if new_hash is None else new_hash,
+            # A new address is unproven until a link sent to it comes back.
+            is_verified=False if new_address else UNSET,
             end_sessions=new_hash is not None,
         )
         async with self._uow() as uow:
             user = await save_user_changes(
                 uow, command.user_id, changes, self._clock.now(), command.expected_version
             )
+            if new_address:
+                uow.record(VerificationRequested(user_id=user.id, email=user.email))
+            if new_hash is not None and previous_email is not None:
+                # To the address the account had: if the change was not its owner's,
+                # the owner hears of it there.
+                uow.record(PasswordChanged(user_id=user.id, email=previous_email))
             await uow.commit()
         return user
 

@@ -48,6 +48,10 @@ class RefreshTokenReused(InvalidCredentials):
         self.user_id = user_id
 
 
+class InvalidToken(DomainError):
+    """An e-mail link's token that is unknown, expired, already used or superseded."""
+
+
 class PermissionDenied(DomainError):
     """The caller is known but may not do this."""
 

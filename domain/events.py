@@ -18,6 +18,37 @@ class UserRegistered:
 
 
 @dataclass(frozen=True, slots=True)
+class VerificationRequested:
+    """A verification link is owed to ``email`` (resent, or a changed address).
+
+    The token is minted when the e-mail is written, not here: an outbox row never
+    holds a usable secret.
+    """
+
+    user_id: int
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordResetRequested:
+    """Somebody asked for a reset link for ``email``, whether or not it has an account.
+
+    Recorded either way, so the request does the same work for both; whoever sends the
+    e-mail looks the account up and sends nothing when there is none (or it is inactive).
+    """
+
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordChanged:
+    """The account's password was changed (by its owner, or by a reset link)."""
+
+    user_id: int
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
 class OrderPlaced:
     order_id: int
     user_id: int
@@ -33,4 +64,11 @@ class OrderCancelled:
     total: Decimal
 
 
-DomainEvent = UserRegistered | OrderPlaced | OrderCancelled
+DomainEvent = (
+    UserRegistered
+    | VerificationRequested
+    | PasswordResetRequested
+    | PasswordChanged
+    | OrderPlaced
+    | OrderCancelled
+)

@@ -65,3 +65,5 @@ class User:
     token_version: int = 0
     # Bumped by every write: what an ETag is made of.
     version: int = 1
+    # Whether the current address was proven by a link sent to it.
+    is_verified: bool = False

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.clock import SystemClock
 from adapters.passwords import Argon2PasswordHasher
 from adapters.sql.catalogue_loader import SqlCatalogueLoader
+from application.account_mail import EmailLinks
 from application.auth import (
     Authenticate,
     LogIn,
@@ -38,9 +39,12 @@ from application.catalogue import (
     ReplaceProduct,
     UpdateProduct,
 )
+from application.email_tokens import PurgeEmailTokens
+from application.email_verification import ResendVerification, VerifyEmail
 from application.notifications import CountOutboxMessages, DeliverOutbox, PurgeOutbox
 from application.order_listing import ListOrders
 from application.orders import CancelOrder, GetOrder, PlaceOrder
+from application.password_reset import ForgotPassword, ResetPassword
 from application.ports.accounts import LoginThrottle, PasswordHasher, TokenService
 from application.ports.common import Clock, UnitOfWorkFactory
 from application.ports.notifications import Mailer
@@ -106,6 +110,12 @@ class Container:
     authenticate: Authenticate
     purge_refresh_tokens: PurgeRefreshTokens
 
+    verify_email: VerifyEmail
+    resend_verification: ResendVerification
+    forgot_password: ForgotPassword
+    reset_password: ResetPassword
+    purge_email_tokens: PurgeEmailTokens
+
     update_profile: UpdateProfile
     get_user_stats: GetUserStats
     list_users: ListUsers
@@ -134,10 +144,14 @@ class Container:
     closers: tuple[Closer, ...] = field(default=())
 
     def refresh_token_purge(self, every: float = REFRESH_TOKEN_PURGE_SECONDS) -> PeriodicPurge:
-        """A background purge of dead refresh tokens (started by its owner)."""
-        return PeriodicPurge(
-            self.purge_refresh_tokens.execute, what="dead refresh tokens", every=every
-        )
+        """A background purge of dead refresh and e-mail tokens (started by its owner)."""
+
+        async def purge_tokens() -> int:
+            return (
+                await self.purge_refresh_tokens.execute() + await self.purge_email_tokens.execute()
+            )
+
+        return PeriodicPurge(purge_tokens, what="dead refresh and e-mail tokens", every=every)
 
     def catalogue_loader(self) -> SqlCatalogueLoader:
         """Bulk-loads new products (demo data, benchmarks); needs a database."""
@@ -201,6 +215,11 @@ def _wire(
         log_out_everywhere=LogOutEverywhere(uow, clock),
         authenticate=Authenticate(uow, tokens),
         purge_refresh_tokens=PurgeRefreshTokens(uow, clock),
+        verify_email=VerifyEmail(uow, clock),
+        resend_verification=ResendVerification(uow, throttle),
+        forgot_password=ForgotPassword(uow, throttle),
+        reset_password=ResetPassword(uow, hasher, clock, throttle),
+        purge_email_tokens=PurgeEmailTokens(uow, clock),
         update_profile=UpdateProfile(uow, hasher, clock, throttle),
         get_user_stats=GetUserStats(uow),
         list_users=ListUsers(uow),
@@ -215,7 +234,9 @@ def _wire(
         get_product=GetProduct(uow),
         get_product_by_slug=GetProductBySlug(uow),
         list_products=ListProducts(uow),
-        place_order=PlaceOrder(uow, clock),
+        place_order=PlaceOrder(
+            uow, clock, require_verified_email=settings.orders_require_verified_email
+        ),
         cancel_order=CancelOrder(uow, clock),
         list_orders=ListOrders(uow),
         get_order=GetOrder(uow),
@@ -227,11 +248,20 @@ def _wire(
             batch_size=OUTBOX_BATCH_SIZE,
             # Longer than a whole batch against a server that hangs until the timeout.
             lease=timedelta(seconds=OUTBOX_BATCH_SIZE * SMTP_TIMEOUT_SECONDS * 2),
+            links=_email_links(settings),
         ),
         purge_outbox=PurgeOutbox(
             uow, clock, retention=timedelta(days=settings.outbox_retention_days)
         ),
         count_outbox=CountOutboxMessages(uow),
+    )
+
+
+def _email_links(settings: Settings) -> EmailLinks:
+    return EmailLinks(
+        frontend_url=settings.frontend_url,
+        verification_ttl=timedelta(hours=settings.email_token_expire_hours),
+        reset_ttl=timedelta(minutes=settings.password_reset_token_expire_minutes),
     )
 
 

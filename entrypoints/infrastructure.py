@@ -60,9 +60,17 @@ def token_service(settings: Settings, clock: Clock) -> JwtTokenService:
 
 
 def login_limits(settings: Settings) -> dict[str, int]:
+    """Per key kind. Verification and reset links are limited like logins, each with
+    its own kinds so that one allowance never eats into another."""
+    per_account = settings.login_max_failures_per_email
+    per_client = settings.login_max_failures_per_client
     return {
-        "email": settings.login_max_failures_per_email,
-        "client": settings.login_max_failures_per_client,
+        "email": per_account,
+        "client": per_client,
+        "verify-user": per_account,
+        "verify-client": per_client,
+        "reset-email": per_account,
+        "reset-client": per_client,
     }
 
 

@@ -174,6 +174,19 @@ def trusted_proxies(reader: Reader) -> tuple[str, ...]:
     return entries
 
 
+def frontend_url(reader: Reader) -> str | None:
+    url = reader.text("FRONTEND_URL")
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(
+            f"Invalid FRONTEND_URL: expected an http(s) URL without query or fragment, got {url!r}"
+        )
+    # Links are made by appending "/verify-email?token=...".
+    return url.rstrip("/")
+
+
 def redis_url(reader: Reader) -> str | None:
     url = reader.text("REDIS_URL")
     if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):

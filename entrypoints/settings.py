@@ -25,6 +25,7 @@ from entrypoints.setting_values import (
     cors_origins,
     database_url,
     email_backend,
+    frontend_url,
     read_env_file,
     redact_url,
     redis_url,
@@ -91,6 +92,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_max_failures_per_client: int = 50
     login_throttle_window_seconds: int = 900
     trusted_proxies: tuple[str, ...] = ()
+    # Where the links in e-mails point: the shop's web front end, which posts the token
+    # back to the API (/verify-email?token=..., /reset-password?token=...).
+    frontend_url: str = "http://localhost:3000"
+    email_token_expire_hours: int = 48
+    password_reset_token_expire_minutes: int = 30
+    orders_require_verified_email: bool = False
     log_level: str = "INFO"
     log_format: LogFormat = "console"
     shutdown_timeout_seconds: int = 20
@@ -187,6 +194,14 @@ def load_settings(
             "SHUTDOWN_TIMEOUT_SECONDS", minimum=1, maximum=3600
         ),
         "access_log": reader.boolean("ACCESS_LOG"),
+        "frontend_url": frontend_url(reader),
+        "email_token_expire_hours": reader.integer(
+            "EMAIL_TOKEN_EXPIRE_HOURS", minimum=1, maximum=30 * 24
+        ),
+        "password_reset_token_expire_minutes": reader.integer(
+            "PASSWORD_RESET_TOKEN_EXPIRE_MINUTES", minimum=1, maximum=24 * 60
+        ),
+        "orders_require_verified_email": reader.boolean("ORDERS_REQUIRE_VERIFIED_EMAIL"),
         "metrics_enabled": reader.boolean("METRICS_ENABLED"),
     }
     return Settings(

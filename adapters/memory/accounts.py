@@ -20,7 +20,14 @@ from domain.errors import Conflict
 from domain.sessions import RefreshToken
 from domain.users import User
 
-_USER_CHANGE_FIELDS = ("email", "hashed_password", "full_name", "is_active", "is_superuser")
+_USER_CHANGE_FIELDS = (
+    "email",
+    "hashed_password",
+    "full_name",
+    "is_active",
+    "is_superuser",
+    "is_verified",
+)
 
 
 class InMemoryUserRepository:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from application.changes import UNSET
 from application.pagination import PageRequest, Slice
 from application.ports.ordering import IdempotencyRecord
+from domain.email_tokens import EmailToken
 from domain.errors import PreconditionFailed
 from domain.events import DomainEvent
 from domain.orders import Order
@@ -101,6 +102,7 @@ class InMemoryStore:
     archived_products: dict[int, datetime] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    email_tokens: dict[str, EmailToken] = field(default_factory=dict)
     idempotency_keys: dict[tuple[int, str], IdempotencyRecord] = field(default_factory=dict)
     outbox: dict[int, OutboxRecord] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)

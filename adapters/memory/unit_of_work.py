@@ -8,6 +8,7 @@ from typing import Self
 from adapters.clock import SystemClock
 from adapters.memory.accounts import InMemoryRefreshTokenRepository, InMemoryUserRepository
 from adapters.memory.catalogue import InMemoryProductRepository
+from adapters.memory.email_tokens import InMemoryEmailTokenRepository
 from adapters.memory.notifications import InMemoryOutboxRepository
 from adapters.memory.ordering import InMemoryIdempotencyKeyRepository, InMemoryOrderRepository
 from adapters.memory.store import InMemoryStore, Journal, OutboxRecord
@@ -17,6 +18,7 @@ from application.ports.catalogue import (
     ProductRepository,
 )
 from application.ports.common import Clock
+from application.ports.email_tokens import EmailTokenRepository
 from application.ports.notifications import OutboxRepository
 from application.ports.ordering import IdempotencyKeyRepository, OrderRepository
 from domain.events import DomainEvent
@@ -37,6 +39,7 @@ class InMemoryUnitOfWork:
     products: ProductRepository
     orders: OrderRepository
     refresh_tokens: RefreshTokenRepository
+    email_tokens: EmailTokenRepository
     idempotency_keys: IdempotencyKeyRepository
     outbox: OutboxRepository
 
@@ -57,6 +60,7 @@ class InMemoryUnitOfWork:
         self.products = InMemoryProductRepository(store, journal)
         self.orders = InMemoryOrderRepository(store, journal)
         self.refresh_tokens = InMemoryRefreshTokenRepository(store, journal)
+        self.email_tokens = InMemoryEmailTokenRepository(store, journal)
         self.idempotency_keys = InMemoryIdempotencyKeyRepository(store, journal)
         self.outbox = InMemoryOutboxRepository(store, journal)
         return self

@@ -121,6 +121,8 @@ users = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     # Bumped by every write (ETags, If-Match).
     sa.Column("version", sa.Integer, nullable=False, server_default=sa.text("1")),
+    # Whether the current address was proven by a link sent to it.
+    sa.Column("is_verified", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 # E-mails are stored normalised, but the index still guards against any other writer.
 sa.Index("uq_users_email_lower", sa.func.lower(users.c.email), unique=True)
@@ -145,6 +147,30 @@ refresh_tokens = sa.Table(
     # The user's token version at issue; refreshing needs it to be still current.
     sa.Column("token_version", sa.Integer, nullable=False, server_default=sa.text("0")),
 )
+
+
+# One-time e-mail tokens (verification, password reset), kept only as SHA-256 digests.
+email_tokens = sa.Table(
+    "email_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id",
+        _ID,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    # The address the link went to: verifying it proves that address only.
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("issued_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("used_at", UtcDateTime, nullable=True),
+    sa.CheckConstraint("purpose IN ('verify_email', 'reset_password')", name="purpose_known"),
+)
+# A user's tokens of one purpose: a new reset link ends the older ones, and a reset
+# is accepted only from the newest. Leads with user_id, so it serves the foreign key.
+sa.Index(None, email_tokens.c.user_id, email_tokens.c.purpose, email_tokens.c.issued_at)
 
 
 products = sa.Table(
@@ -293,6 +319,7 @@ sa.Index(None, outbox.c.status, outbox.c.next_attempt_at)
 __all__ = [
     "Money",
     "UtcDateTime",
+    "email_tokens",
     "idempotency_keys",
     "metadata",
     "order_lines",

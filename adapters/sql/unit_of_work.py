@@ -15,11 +15,13 @@ from adapters.sql.engine import AUTOCOMMIT, WRITE_ISOLATION, reads_in_autocommit
 from adapters.sql.failures import database_failures
 from adapters.sql.repositories.accounts import SqlRefreshTokenRepository, SqlUserRepository
 from adapters.sql.repositories.catalogue import SqlProductRepository
+from adapters.sql.repositories.email_tokens import SqlEmailTokenRepository
 from adapters.sql.repositories.notifications import SqlOutboxRepository
 from adapters.sql.repositories.ordering import SqlIdempotencyKeyRepository, SqlOrderRepository
 from application.ports.accounts import RefreshTokenRepository, UserRepository
 from application.ports.catalogue import ProductRepository
 from application.ports.common import Clock
+from application.ports.email_tokens import EmailTokenRepository
 from application.ports.notifications import OutboxRepository
 from application.ports.ordering import IdempotencyKeyRepository, OrderRepository
 from domain.events import DomainEvent
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
         "_events",
         "_gate",
         "_outbox",
+        "email_tokens",
         "idempotency_keys",
         "orders",
         "outbox",
@@ -58,6 +61,7 @@ class SqlUnitOfWork:
     products: ProductRepository
     orders: OrderRepository
     refresh_tokens: RefreshTokenRepository
+    email_tokens: EmailTokenRepository
     idempotency_keys: IdempotencyKeyRepository
     outbox: OutboxRepository
 
@@ -105,6 +109,7 @@ class SqlUnitOfWork:
         self.products = SqlProductRepository(tx)
         self.orders = SqlOrderRepository(tx)
         self.refresh_tokens = SqlRefreshTokenRepository(tx)
+        self.email_tokens = SqlEmailTokenRepository(tx)
         self.idempotency_keys = SqlIdempotencyKeyRepository(tx)
         self.outbox = self._outbox = SqlOutboxRepository(tx)
         return self

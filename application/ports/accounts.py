@@ -27,6 +27,7 @@ class UserChanges:
     full_name: str | Unset | None = UNSET
     is_active: bool | Unset = UNSET
     is_superuser: bool | Unset = UNSET
+    is_verified: bool | Unset = UNSET
     end_sessions: bool = False
 
 

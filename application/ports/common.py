@@ -10,6 +10,7 @@ from typing import Protocol, Self
 
 from application.ports.accounts import RefreshTokenRepository, UserRepository
 from application.ports.catalogue import ProductRepository
+from application.ports.email_tokens import EmailTokenRepository
 from application.ports.notifications import OutboxRepository
 from application.ports.ordering import IdempotencyKeyRepository, OrderRepository
 from domain.events import DomainEvent
@@ -35,6 +36,7 @@ class UnitOfWork(Protocol):
     products: ProductRepository
     orders: OrderRepository
     refresh_tokens: RefreshTokenRepository
+    email_tokens: EmailTokenRepository
     idempotency_keys: IdempotencyKeyRepository
     outbox: OutboxRepository
 

@@ -75,6 +75,9 @@ class EmailMessage:
     """Stable per outbox message, so a duplicate delivery is recognisable."""
     traceparent: str | None = None
     """The outbox message's, for a delivery span linked to the request that queued it."""
+    secrets: tuple[str, ...] = ()
+    """Parts of the body that must never reach a log (the token of a link): a mailer
+    that writes messages anywhere but to their recipient leaves these out."""
 
 
 class MailDeliveryError(Exception):

@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler
 
 from entrypoints.bootstrap import Container
 from entrypoints.http.controllers.auth import LOGIN_PATH, AuthController
+from entrypoints.http.controllers.email_links import EmailLinksController
 from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.metrics import POOL_SAMPLER_STATE, scrape_metrics
 from entrypoints.http.controllers.orders import OrderController
@@ -202,6 +203,14 @@ def _controllers(container: Container) -> list[Router]:
             "refresh_session",
             "log_out",
             "log_out_everywhere",
+            **client,
+        ),
+        mounted(
+            EmailLinksController,
+            "verify_email",
+            "resend_verification",
+            "forgot_password",
+            "reset_password",
             **client,
         ),
         mounted(ProfileController, "update_profile", "get_user_stats", **client),

@@ -35,6 +35,7 @@ from domain.errors import (
     DomainError,
     InvalidCredentials,
     InvalidInput,
+    InvalidToken,
     NotFound,
     PermissionDenied,
     PreconditionFailed,
@@ -59,6 +60,7 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidInput, 422),
     (PreconditionFailed, 412),
     (TooManyAttempts, 429),
+    (InvalidToken, 400),
 )
 
 
@@ -295,7 +297,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 # --- OpenAPI --------------------------------------------------------------------------------
 
 _DESCRIPTIONS = {
-    400: "Malformed request (bad JSON or form body, bad header value)",
+    400: "Malformed request (bad JSON or form body, bad header value), or an invalid, "
+    "expired or already used e-mail token",
     401: "Missing, malformed, expired or revoked token, or wrong credentials",
     403: "Authenticated but not allowed",
     404: "No such resource (or it belongs to someone else)",

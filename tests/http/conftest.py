@@ -30,7 +30,16 @@ TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
 PASSWORD = "correct-horse-battery"
 BASE_URL = "http://testserver"
 BACKENDS = ["memory", pytest.param("postgres", marks=pytest.mark.postgres)]
-USER_FIELDS = {"id", "email", "full_name", "is_active", "is_superuser", "created_at", "updated_at"}
+USER_FIELDS = {
+    "id",
+    "email",
+    "full_name",
+    "is_active",
+    "is_superuser",
+    "is_verified",
+    "created_at",
+    "updated_at",
+}
 
 
 def cheap_hasher() -> Argon2PasswordHasher:

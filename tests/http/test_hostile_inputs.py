@@ -103,6 +103,9 @@ BASE_BODIES: dict[str, dict[str, Any]] = {
     "login": {"email": "nobody@example.com", "password": NEW_PASSWORD},
     "refresh": {"refresh_token": "not-a-token"},
     "logout": {"refresh_token": "not-a-token"},
+    "verify_email": {"token": "a" * 43},
+    "forgot_password": {"email": "nobody@example.com"},
+    "reset_password": {"token": "a" * 43, "password": NEW_PASSWORD},
     "update_my_profile": {
         "full_name": "Root",
         "email": "root2@example.com",

@@ -39,6 +39,10 @@ def test_defaults_follow_the_contract(tmp_path: Path) -> None:
     assert (settings.log_level, settings.log_format) == ("INFO", "console")
     assert settings.shutdown_timeout_seconds == 20
     assert settings.email_backend is None
+    assert settings.frontend_url == "http://localhost:3000"
+    assert settings.email_token_expire_hours == 48
+    assert settings.password_reset_token_expire_minutes == 30
+    assert settings.orders_require_verified_email is False
 
 
 def test_the_environment_wins_over_the_env_file(tmp_path: Path) -> None:
@@ -100,6 +104,12 @@ def test_a_malformed_env_file_line_is_reported(tmp_path: Path) -> None:
         ("EMAIL_BACKEND", "pigeon"),
         ("EMAIL_BACKEND", "smtp"),  # without SMTP_HOST
         ("SHUTDOWN_TIMEOUT_SECONDS", "0"),
+        ("FRONTEND_URL", "shop.example.com"),
+        ("FRONTEND_URL", "https://shop.example.com/?ref=mail"),
+        ("EMAIL_TOKEN_EXPIRE_HOURS", "0"),
+        ("EMAIL_TOKEN_EXPIRE_HOURS", "two days"),
+        ("PASSWORD_RESET_TOKEN_EXPIRE_MINUTES", "0"),
+        ("ORDERS_REQUIRE_VERIFIED_EMAIL", "perhaps"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_setting(tmp_path: Path, name: str, value: str) -> None:
@@ -176,3 +186,21 @@ def test_email_goes_to_smtp_when_a_host_is_set_unless_the_log_is_chosen(tmp_path
     assert load(smtp, tmp_path).sends_email
     assert not load({**smtp, "EMAIL_BACKEND": "log"}, tmp_path).sends_email
     assert not load({"SECRET_KEY": KEY}, tmp_path).sends_email
+
+
+def test_the_frontend_url_loses_its_trailing_slash(tmp_path: Path) -> None:
+    settings = load(
+        {
+            "SECRET_KEY": KEY,
+            "FRONTEND_URL": "https://shop.example.com/app/",
+            "ORDERS_REQUIRE_VERIFIED_EMAIL": "true",
+            "EMAIL_TOKEN_EXPIRE_HOURS": "24",
+            "PASSWORD_RESET_TOKEN_EXPIRE_MINUTES": "10",
+        },
+        tmp_path,
+    )
+
+    assert settings.frontend_url == "https://shop.example.com/app"
+    assert settings.orders_require_verified_email is True
+    assert settings.email_token_expire_hours == 24
+    assert settings.password_reset_token_expire_minutes == 10

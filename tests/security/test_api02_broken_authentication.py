@@ -4,19 +4,32 @@ Access tokens are HS256 JWTs whose algorithm, issuer, audience, type and every c
 are checked; refresh tokens are opaque, single-use, and a spent one presented again
 revokes every token descended from the same login (RFC 9700). Deactivating a user
 or changing their password ends their outstanding access tokens at once.
+
+E-mail link tokens (verification, password reset) are 256 random bits, stored only as
+SHA-256 digests, single-use, and a reset link works only while it is the newest; a
+reset ends every session. Asking for a reset tells nothing about whether an account
+exists, and no token ever reaches a log line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 from typing import Any
 
 import jwt
 import pytest
+import sqlalchemy as sa
 
+from adapters.mail import LogMailer
+from application.account_mail import EmailLinks
+from application.notifications import DeliverOutbox
+from application.ports.notifications import EmailMessage
 from tests.http.conftest import PASSWORD, TEST_SECRET_KEY, Api, bearer
+from tests.http.mailbox import Mailbox, token_in
+from tests.http.test_log_safety import _capture_every_logger
 
 ME = "/api/v1/users/me"
 
@@ -225,3 +238,166 @@ async def test_a_deactivated_user_cannot_refresh(api: Api) -> None:
     )
 
     assert response.status_code == 401
+
+
+# --- e-mail link tokens ------------------------------------------------------------------
+
+FORGOT = "/api/v1/auth/forgot-password"
+RESET = "/api/v1/auth/reset-password"
+VERIFY = "/api/v1/auth/verify-email"
+
+
+async def _reset_token(api: Api, mailbox: Mailbox) -> str:
+    await api.http.post(FORGOT, json={"email": "alice@example.com"})
+    [message] = [m for m in await mailbox.collect() if m.subject == "Reset your password"]
+    return token_in(message, "reset-password")
+
+
+async def test_an_email_link_token_cannot_be_replayed(api: Api) -> None:
+    mailbox = Mailbox(api.container)
+    await api.register()
+    verification = token_in((await mailbox.collect())[0], "verify-email")
+    reset = await _reset_token(api, mailbox)
+
+    for path, body in (
+        (VERIFY, {"token": verification}),
+        (RESET, {"token": reset, "password": "a-brand-new-password"}),
+    ):
+        first = await api.http.post(path, json=body)
+        replayed = await api.http.post(path, json=body)
+        assert first.status_code in (200, 204), first.text
+        assert replayed.status_code == 400, replayed.text
+
+
+async def test_concurrent_resets_with_one_token_cannot_both_succeed(api: Api) -> None:
+    mailbox = Mailbox(api.container)
+    await api.register()
+    token = await _reset_token(api, mailbox)
+
+    async def reset(password: str) -> int:
+        response = await api.http.post(RESET, json={"token": token, "password": password})
+        return response.status_code
+
+    statuses = await asyncio.gather(*(reset(f"new-password-{n}") for n in range(4)))
+
+    assert sorted(statuses) == [204, 400, 400, 400]
+
+
+async def test_a_superseded_reset_link_opens_nothing(api: Api) -> None:
+    mailbox = Mailbox(api.container)
+    await api.register()
+    older = await _reset_token(api, mailbox)
+    await _reset_token(api, mailbox)
+
+    response = await api.http.post(RESET, json={"token": older, "password": "attacker-pass"})
+
+    assert response.status_code == 400
+    assert (await api.http.post("/api/v1/auth/login", json=_credentials())).status_code == 200
+
+
+def _credentials(password: str = PASSWORD) -> dict[str, str]:
+    return {"email": "alice@example.com", "password": password}
+
+
+async def test_email_tokens_are_stored_only_as_digests(api: Api) -> None:
+    mailbox = Mailbox(api.container)
+    await api.register()
+    verification = token_in((await mailbox.collect())[0], "verify-email")
+    reset = await _reset_token(api, mailbox)
+
+    stored = await _everything_stored(api)
+
+    assert verification not in stored
+    assert reset not in stored
+    assert hashlib.sha256(reset.encode()).hexdigest() in stored
+
+
+async def _everything_stored(api: Api) -> str:
+    """Every stored value as text: each table's rows, or the in-memory store's state."""
+    engine = api.container.engine
+    if engine is None:
+        return repr(vars(api.container.uow()._store))  # type: ignore[attr-defined]
+    async with engine.connect() as connection:
+        names = await connection.run_sync(lambda sync: sa.inspect(sync).get_table_names())
+        rows = [
+            repr(list(await connection.execute(sa.text(f"SELECT * FROM {name}")))) for name in names
+        ]
+    return "\n".join(rows)
+
+
+async def test_forgot_password_does_not_tell_whether_an_account_exists(api: Api) -> None:
+    admin = await api.superuser()
+    await api.register("alice@example.com")
+    await api.register("inactive@example.com")
+    inactive = await api.login("inactive@example.com")
+    me = await api.http.get(ME, headers=bearer(inactive["access_token"]))
+    await api.http.delete(f"/api/v1/users/{me.json()['id']}", headers=admin)
+
+    answers = [
+        await api.http.post(FORGOT, json={"email": email})
+        for email in ("alice@example.com", "nobody@example.com", "inactive@example.com")
+    ]
+
+    assert {response.status_code for response in answers} == {202}
+    assert len({response.content for response in answers}) == 1
+    varying = {"x-request-id", "x-process-time", "date"}
+    assert (
+        len(
+            {
+                tuple(sorted((k, v) for k, v in r.headers.items() if k not in varying))
+                for r in answers
+            }
+        )
+        == 1
+    )
+
+
+async def test_unknown_addresses_are_throttled_like_known_ones(api: Api) -> None:
+    await api.register("alice@example.com")
+    for email in ("alice@example.com", "nobody@example.com"):
+        statuses = [
+            (await api.http.post(FORGOT, json={"email": email})).status_code for _ in range(6)
+        ]
+        assert statuses == [202] * 5 + [429], email
+
+
+class _LoggedAndKept:
+    """The log mailer, keeping each message so the test knows the tokens it must not see."""
+
+    def __init__(self) -> None:
+        self.log = LogMailer()
+        self.sent: list[EmailMessage] = []
+
+    async def send(self, message: EmailMessage) -> None:
+        self.sent.append(message)
+        await self.log.send(message)
+
+
+async def test_no_log_line_holds_an_email_link_token(api: Api) -> None:
+    mailer = _LoggedAndKept()
+    deliver = DeliverOutbox(api.container.uow, mailer, api.container.clock, links=EmailLinks())
+    with _capture_every_logger() as captured:
+        await api.register()
+        tokens = await api.login()
+        await api.http.post(
+            "/api/v1/auth/verify-email/resend", headers=bearer(tokens["access_token"])
+        )
+        await api.http.post(FORGOT, json={"email": "alice@example.com"})
+        await deliver.execute()
+        welcome, resent, reset = mailer.sent
+        secrets = [
+            token_in(welcome, "verify-email"),
+            token_in(resent, "verify-email"),
+            token_in(reset, "reset-password"),
+        ]
+        await api.http.post(VERIFY, json={"token": secrets[0]})
+        await api.http.post(VERIFY, json={"token": secrets[0]})
+        await api.http.post(RESET, json={"token": secrets[2], "password": "x"})
+        await api.http.post(RESET, json={"token": secrets[2], "password": "a-new-password"})
+        await api.http.post(RESET, json={"token": secrets[2], "password": "a-new-password"})
+
+    logged = "\n".join(captured.texts)
+    # The log mailer did write each message (recipient and subject), without its link.
+    assert logged.count("Reset your password") >= 1
+    assert "[redacted]" in logged
+    assert [secret[:8] for secret in secrets if secret in logged] == []

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.http.conftest import PASSWORD, Api, bearer, items
+from tests.http.mailbox import Mailbox, token_in
 
 PRIVILEGED_USER_FIELDS = {
     "is_superuser": True,
@@ -188,6 +189,23 @@ def _steps() -> dict[str, Step]:
         state["order_id"] = response.json()["id"]
         return response
 
+    async def forgot_password(api: Api, state: dict[str, Any]) -> httpx.Response:
+        await Mailbox(api.container).collect()  # what earlier steps queued
+        body = {"email": "root@example.com"}
+        return await api.http.post("/api/v1/auth/forgot-password", json=body)
+
+    async def verify_email(api: Api, state: dict[str, Any]) -> httpx.Response:
+        sent = await Mailbox(api.container).collect()
+        [*_, link] = [m for m in sent if m.to == "walker@example.com"]
+        token = token_in(link, "verify-email")
+        return await api.http.post("/api/v1/auth/verify-email", json={"token": token})
+
+    async def reset_password(api: Api, state: dict[str, Any]) -> httpx.Response:
+        sent = await Mailbox(api.container).collect()
+        [link] = [m for m in sent if m.subject == "Reset your password"]
+        body = {"token": token_in(link, "reset-password"), "password": PASSWORD}
+        return await api.http.post("/api/v1/auth/reset-password", json=body)
+
     async def walker_id(api: Api, state: dict[str, Any]) -> httpx.Response:
         response = await api.http.get("/api/v1/users/me", headers=state["walker"])
         state["user_id"] = response.json()["id"]
@@ -199,6 +217,10 @@ def _steps() -> dict[str, Step]:
         "register": register,
         "login": login,
         "refresh": refresh,
+        "resend_verification_email": send(
+            "POST", "/api/v1/auth/verify-email/resend", None, "walker"
+        ),
+        "verify_email": verify_email,
         "get_my_profile": walker_id,
         "update_my_profile": send("PATCH", "/api/v1/users/me", {"full_name": "W"}, "walker"),
         "create_product": create_product,
@@ -219,6 +241,9 @@ def _steps() -> dict[str, Step]:
         "logout_all": send("POST", "/api/v1/auth/logout-all", None, "walker"),
         "delete_product": send("DELETE", "/api/v1/products/{product_id}", None),
         "deactivate_user": send("DELETE", "/api/v1/users/{user_id}", None),
+        # Last: a reset ends the administrator's sessions.
+        "forgot_password": forgot_password,
+        "reset_password": reset_password,
     }
 
 

@@ -25,6 +25,10 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"),
+    # Whoever holds a link's token, or asks for a reset, has no session (yet).
+    ("POST", "/api/v1/auth/verify-email"),
+    ("POST", "/api/v1/auth/forgot-password"),
+    ("POST", "/api/v1/auth/reset-password"),
     ("GET", "/api/v1/products"),
     ("GET", "/api/v1/products/{product_id:int}"),
     ("GET", "/api/v1/products/slug/{slug:str}"),

@@ -11,6 +11,12 @@ import pytest
 
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from application.account_mail import (
+    password_changed_letter,
+    reset_letter,
+    verification_letter,
+    welcome_letter,
+)
 from application.auth import LogIn, LogInCommand, RegisterCommand, RegisterUser, SessionIssuer
 from application.catalogue import CreateProduct
 from application.notifications import (
@@ -19,7 +25,6 @@ from application.notifications import (
     RetryPolicy,
     order_cancelled_letter,
     order_placed_letter,
-    welcome_letter,
 )
 from application.orders import CancelOrder, OrderAccess, PlaceOrder, PlaceOrderCommand
 from application.ports.common import UnitOfWork
@@ -202,8 +207,13 @@ def test_names_are_escaped_in_the_html_body() -> None:
 
 
 def test_every_letter_has_a_plain_text_body_and_a_complete_html_page() -> None:
+    link = "http://shop.test/verify-email?token=" + "a" * 43
     letters = [
         welcome_letter(UserRegistered(user_id=1, email="ann@example.com", full_name=None)),
+        welcome_letter(UserRegistered(user_id=1, email="ann@example.com", full_name=None), link),
+        verification_letter("ann@example.com", link, timedelta(hours=48)),
+        reset_letter(link.replace("verify-email", "reset-password"), timedelta(minutes=30)),
+        password_changed_letter("ann@example.com"),
         order_placed_letter(PLACED),
         order_cancelled_letter(OrderCancelled(order_id=42, user_id=1, total=Decimal("1.00"))),
     ]
@@ -324,7 +334,13 @@ async def test_an_order_email_goes_to_the_customers_current_address(shop: Shop) 
 
     await shop.deliver(mailer).execute()
 
-    assert [message.to for message in mailer.sent] == ["ann@example.com", "ann@new.example"]
+    # Welcome, order confirmation, then the new address's verification link.
+    assert [message.to for message in mailer.sent] == [
+        "ann@example.com",
+        "ann@new.example",
+        "ann@new.example",
+    ]
+    assert mailer.sent[1].subject.startswith("Your order")
 
 
 async def test_cancelling_an_order_leads_to_a_notice(shop: Shop) -> None:
@@ -443,3 +459,21 @@ async def test_delivered_messages_are_purged_after_the_retention_period(shop: Sh
     shop.clock.advance(days=1, seconds=1)
     assert await purge.execute() == 1
     assert await shop.counts() == {"pending": 0, "delivered": 0, "failed": 0}
+
+
+def test_a_link_stands_on_a_line_of_its_own_and_is_anchored_in_the_html() -> None:
+    link = "http://shop.test/reset-password?token=" + "b" * 43
+
+    letter = reset_letter(link, timedelta(minutes=30))
+
+    assert f"\n{link}\n" in letter.text
+    assert f'<a href="{link}">' in letter.html
+    assert "30 minutes" in letter.text
+
+
+def test_lifetimes_read_naturally_in_the_letters() -> None:
+    link = "http://shop.test/verify-email?token=" + "c" * 43
+
+    assert "48 hours" in verification_letter("a@b.co", link, timedelta(hours=48)).text
+    assert "1 hour:" in verification_letter("a@b.co", link, timedelta(hours=1)).text
+    assert "90 minutes" in reset_letter(link, timedelta(minutes=90)).text

@@ -67,7 +67,14 @@ _LOCK_ACTIVE_SUPERUSERS = (
 )
 
 
-_USER_CHANGE_FIELDS = ("email", "hashed_password", "full_name", "is_active", "is_superuser")
+_USER_CHANGE_FIELDS = (
+    "email",
+    "hashed_password",
+    "full_name",
+    "is_active",
+    "is_superuser",
+    "is_verified",
+)
 
 
 @functools.cache

@@ -46,9 +46,11 @@ class OrderController(Controller):
         operation_id="place_order",
         summary="Place an order",
         description="Stock is taken for every line or for none. With an `Idempotency-Key`, a "
-        "retry with the same body returns the first order; another body is a 409.",
+        "retry with the same body returns the first order; another body is a 409. When the "
+        "shop requires a verified e-mail address (`ORDERS_REQUIRE_VERIFIED_EMAIL`), an "
+        "unverified account gets a 403.",
         guards=[strict_json_body],
-        responses=problem_responses(400, 401, 409, 422),
+        responses=problem_responses(400, 401, 403, 409, 422),
     )
     async def place_order(
         self,

@@ -133,6 +133,7 @@ class ProfileController(Controller):
             full_name=user.full_name,
             is_active=user.is_active,
             is_superuser=user.is_superuser,
+            is_verified=user.is_verified,
             created_at=utc(user.created_at),
             updated_at=utc(user.updated_at),
             order_count=stats.order_count,

@@ -94,6 +94,7 @@ class UserResponse(msgspec.Struct, frozen=True, kw_only=True):
     full_name: str | None
     is_active: bool
     is_superuser: bool
+    is_verified: bool
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -104,6 +105,7 @@ class UserStatsResponse(msgspec.Struct, frozen=True, kw_only=True):
     full_name: str | None
     is_active: bool
     is_superuser: bool
+    is_verified: bool
     created_at: Timestamp
     updated_at: Timestamp
     order_count: int
@@ -143,6 +145,7 @@ def user_response(user: User) -> UserResponse:
         full_name=user.full_name,
         is_active=user.is_active,
         is_superuser=user.is_superuser,
+        is_verified=user.is_verified,
         created_at=utc(user.created_at),
         updated_at=utc(user.updated_at),
     )
