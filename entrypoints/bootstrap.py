@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.clock import SystemClock
 from adapters.passwords import Argon2PasswordHasher
 from adapters.sql.catalogue_loader import SqlCatalogueLoader
-from application.account_mail import EmailLinks
 from application.auth import (
     Authenticate,
     LogIn,
@@ -64,6 +63,7 @@ from entrypoints.infrastructure import (
     ReadinessChecks,
     chosen_mailer,
     closer_for_hasher,
+    email_links,
     login_throttle,
     message_domain,
     readiness_checks,
@@ -248,20 +248,12 @@ def _wire(
             batch_size=OUTBOX_BATCH_SIZE,
             # Longer than a whole batch against a server that hangs until the timeout.
             lease=timedelta(seconds=OUTBOX_BATCH_SIZE * SMTP_TIMEOUT_SECONDS * 2),
-            links=_email_links(settings),
+            links=email_links(settings),
         ),
         purge_outbox=PurgeOutbox(
             uow, clock, retention=timedelta(days=settings.outbox_retention_days)
         ),
         count_outbox=CountOutboxMessages(uow),
-    )
-
-
-def _email_links(settings: Settings) -> EmailLinks:
-    return EmailLinks(
-        frontend_url=settings.frontend_url,
-        verification_ttl=timedelta(hours=settings.email_token_expire_hours),
-        reset_ttl=timedelta(minutes=settings.password_reset_token_expire_minutes),
     )
 
 

@@ -7,12 +7,14 @@ With ``bootstrap.py``, the only module that names concrete adapters.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
 
 from adapters.login_throttle.memory import MemoryLoginThrottle
 from adapters.login_throttle.redis_store import RedisLoginThrottle
 from adapters.mail import LogMailer, SmtpMailer
 from adapters.redis_health import RedisPing
 from adapters.tokens import JwtTokenService
+from application.account_mail import EmailLinks
 from application.ports.accounts import LoginThrottle, PasswordHasher
 from application.ports.common import Clock
 from application.ports.notifications import Mailer
@@ -47,6 +49,15 @@ def chosen_mailer(settings: Settings) -> Mailer:
         # STARTTLS is required when asked for, so a stripped offer cannot downgrade us.
         start_tls=settings.smtp_security == "starttls",
         timeout_seconds=SMTP_TIMEOUT_SECONDS,
+    )
+
+
+def email_links(settings: Settings) -> EmailLinks:
+    """Where the links in e-mails point, and how long their tokens last."""
+    return EmailLinks(
+        frontend_url=settings.frontend_url,
+        verification_ttl=timedelta(hours=settings.email_token_expire_hours),
+        reset_ttl=timedelta(minutes=settings.password_reset_token_expire_minutes),
     )
 
 

@@ -9,10 +9,18 @@ from __future__ import annotations
 import sys
 
 from storefront_api_client import AuthenticatedClient, Client
-from storefront_api_client.api.auth import login
+from storefront_api_client.api.auth import (
+    forgot_password,
+    login,
+    resend_verification_email,
+    reset_password,
+    verify_email,
+)
 from storefront_api_client.api.orders import cancel_order, get_order, place_order
 from storefront_api_client.api.products import create_product, get_product
 from storefront_api_client.models import (
+    AcceptedResponse,
+    ForgotPasswordRequest,
     LoginDataBody,
     OrderItemRequest,
     OrderRequest,
@@ -20,7 +28,9 @@ from storefront_api_client.models import (
     Problem,
     ProductRequest,
     ProductResponse,
+    ResetPasswordRequest,
     TokenResponse,
+    VerifyEmailRequest,
 )
 
 
@@ -71,7 +81,25 @@ def main(base_url: str, email: str, password: str) -> None:
     missing = get_order.sync_detailed(10**9, client=admin)
     assert missing.status_code == 404
     assert isinstance(missing.parsed, Problem)
+
+    email_links(anonymous, admin, email)
     print("flow ok")
+
+
+def email_links(anonymous: Client, admin: AuthenticatedClient, email: str) -> None:
+    """The e-mail link operations answer as documented (the links themselves go by mail)."""
+    resent = resend_verification_email.sync(client=admin)
+    assert isinstance(resent, AcceptedResponse), resent
+    asked = forgot_password.sync(client=anonymous, body=ForgotPasswordRequest(email=email))
+    assert isinstance(asked, AcceptedResponse), asked
+    bogus = "x" * 43
+    refused = verify_email.sync_detailed(client=anonymous, body=VerifyEmailRequest(token=bogus))
+    assert refused.status_code == 400, refused
+    assert isinstance(refused.parsed, Problem), refused.parsed
+    body = ResetPasswordRequest(token=bogus, password="a-new-long-password")
+    refused = reset_password.sync_detailed(client=anonymous, body=body)
+    assert refused.status_code == 400, refused
+    assert isinstance(refused.parsed, Problem), refused.parsed
 
 
 def stock_of(client: AuthenticatedClient, product_id: int) -> int:

@@ -7,12 +7,11 @@ the link: ``{FRONTEND_URL}/verify-email?token=...`` or ``/reset-password?token=.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
-from application.account_mail import EmailLinks
 from application.notifications import DeliverOutbox
 from application.ports.notifications import EmailMessage
 from entrypoints.bootstrap import Container
+from entrypoints.infrastructure import email_links
 
 _LINK = re.compile(
     r"^(?P<base>\S+)/(?P<kind>verify-email|reset-password)\?token=(?P<token>[A-Za-z0-9_-]+)$",
@@ -30,11 +29,7 @@ class Mailbox:
             container.uow,
             self,
             container.clock,
-            links=EmailLinks(
-                frontend_url=settings.frontend_url,
-                verification_ttl=timedelta(hours=settings.email_token_expire_hours),
-                reset_ttl=timedelta(minutes=settings.password_reset_token_expire_minutes),
-            ),
+            links=email_links(settings),
         )
 
     async def send(self, message: EmailMessage) -> None:

@@ -3,7 +3,9 @@
 Pages hold at most 100 items, bodies at most 1 MiB (``MAX_BODY_SIZE``), every string
 and array has a maximum length, an order at most 100 lines, and failed logins are
 throttled per e-mail (5 in 15 minutes) and per client address (50), with
-``Retry-After``. With ``REDIS_URL`` set, every API process counts in the same place.
+``Retry-After``; so are requests for password-reset links (per address and per client)
+and for verification links (per account and per client), each on its own count. With
+``REDIS_URL`` set, every API process counts in the same place.
 ``X-Forwarded-For`` only names the client when a trusted proxy sent it.
 """
 
@@ -223,3 +225,47 @@ async def test_two_api_processes_share_the_throttle_through_redis(redis_url: str
     assert from_one.status_code == 429
     assert from_other.status_code == 429
     assert int(from_other.headers["retry-after"]) >= 1
+
+
+async def test_two_api_processes_share_the_reset_throttle_through_redis(redis_url: str) -> None:
+    settings = {"REDIS_URL": redis_url, "LOGIN_MAX_FAILURES_PER_EMAIL": "4"}
+    one_container = build_memory_container(make_settings(**settings), hasher=cheap_hasher())
+    other_container = build_memory_container(make_settings(**settings), hasher=cheap_hasher())
+    forgot = "/api/v1/auth/forgot-password"
+    body = {"email": "alice@example.com"}
+    try:
+        async with (
+            _client(create_app(one_container), "203.0.113.1") as one,
+            _client(create_app(other_container), "203.0.113.2") as other,
+        ):
+            for http in (one, other, one, other):
+                assert (await http.post(forgot, json=body)).status_code == 202
+
+            from_one = await one.post(forgot, json=body)
+            from_other = await other.post(forgot, json=body)
+            # Its own allowance: the address's logins are not counted against it.
+            login = await one.post(
+                "/api/v1/auth/login", json={"email": "alice@example.com", "password": "x" * 8}
+            )
+    finally:
+        await one_container.close()
+        await other_container.close()
+
+    assert (from_one.status_code, from_other.status_code) == (429, 429)
+    assert int(from_other.headers["retry-after"]) >= 1
+    assert login.status_code == 401
+
+
+async def test_reset_requests_never_lock_an_account_out_of_logging_in(memory_api: Api) -> None:
+    await memory_api.register("alice@example.com")
+    statuses = [
+        (
+            await memory_api.http.post(
+                "/api/v1/auth/forgot-password", json={"email": "alice@example.com"}
+            )
+        ).status_code
+        for _ in range(6)
+    ]
+
+    assert statuses[-1] == 429
+    await memory_api.login("alice@example.com")
