@@ -29,7 +29,7 @@ SEARCH_EXACT_TOTAL_LIMIT = 1_000
 estimated from a sample (flagged). Lower than :data:`EXACT_TOTAL_LIMIT` because a match
 found through the trigram index must be rechecked on its heap row, about one page read
 per match when the matches are spread through the table: counting 10,001 of `shirt` took
-74-102 ms at 1,000,000 products, 1,001 of them a tenth of that (ADR 14)."""
+74-102 ms at 1,000,000 products, 1,001 of them about a tenth of the heap pages (ADR 16)."""
 
 SEARCH_SAMPLE_PAGES = 500
 """How many of the table's pages (about) a search's estimate reads: a bounded cost (a few
