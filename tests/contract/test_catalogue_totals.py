@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.sql.catalogue_loader import SqlCatalogueLoader
-from adapters.sql.repositories.catalogue_pages import EXACT_TOTAL_LIMIT
+from adapters.sql.repositories.catalogue_statements import EXACT_TOTAL_LIMIT
 from application.pagination import PageRequest
 from application.ports.catalogue import ProductQuery
 from application.ports.common import UnitOfWorkFactory

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.sql.catalogue_loader import SqlCatalogueLoader
-from adapters.sql.repositories.catalogue_pages import (
+from adapters.sql.repositories.catalogue_statements import (
     SEARCH_EXACT_TOTAL_LIMIT,
     SEARCH_SAMPLE_PAGES,
 )

@@ -17,11 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql.database import HotStatement, Transaction
 from adapters.sql.partial_updates import change_parameters
-from adapters.sql.repositories.catalogue_pages import (
-    IN_CATALOGUE,
-    CataloguePageReader,
-    like_escape,
-)
+from adapters.sql.repositories.catalogue_pages import CataloguePageReader
+from adapters.sql.repositories.catalogue_statements import IN_CATALOGUE, like_escape
 from adapters.sql.rows import PRODUCT_COLUMNS, product_from_row, product_values
 from adapters.sql.tables import UtcDateTime, products
 from application.pagination import Slice
