@@ -70,8 +70,9 @@ class JwtTokenService:
     """Implements ``TokenService`` with HMAC-signed JWTs (HS256 by default).
 
     Claims: ``sub`` (user id as a string), ``exp``, ``iat``, ``nbf``, ``jti``,
-    ``iss``, ``aud``, ``typ`` (``"access"``) and ``ver`` (the user's token version,
-    compared with the stored one by the caller to revoke tokens early). Any defect
+    ``iss``, ``aud``, ``typ`` (``"access"``), ``ver`` (the user's token version,
+    compared with the stored one by the caller to revoke tokens early) and ``sid`` (the
+    login it was issued for, which marks the caller's own session in the list). Any defect
     in a token read back raises ``InvalidCredentials`` with one fixed message, so
     nothing about why it failed reaches a client.
 
@@ -149,7 +150,7 @@ class JwtTokenService:
         # Per instance, not on the method: instances have different keys and clocks.
         self._verify = functools.lru_cache(maxsize=verified_cache_size)(self._verify_uncached)
 
-    def issue_access_token(self, user: User) -> IssuedAccessToken:
+    def issue_access_token(self, user: User, session_id: int | None = None) -> IssuedAccessToken:
         issued_at = int(self._clock.now().timestamp())
         claims: dict[str, Any] = {
             "sub": str(user.id),
@@ -162,6 +163,8 @@ class JwtTokenService:
             "typ": ACCESS_TOKEN_TYPE,
             "ver": user.token_version,
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         token = self._jwt.encode(
             claims, self._signing_key, algorithm=self._algorithm, headers=self._signing_headers
         )
@@ -233,8 +236,12 @@ def _checked(claims: dict[str, Any]) -> _VerifiedToken:
     user_id = int(subject)
     if not 1 <= user_id <= MAX_ID:
         raise _RejectedToken
+    # Optional: tokens issued before sessions were recorded have none.
+    session_id = claims.get("sid")
+    if session_id is not None and (type(session_id) is not int or not 1 <= session_id <= MAX_ID):
+        raise _RejectedToken
     return _VerifiedToken(
-        claims=AccessClaims(user_id=user_id, token_version=version),
+        claims=AccessClaims(user_id=user_id, token_version=version, session_id=session_id),
         expires_at=expires_at,
         not_before=not_before,
         issued_at=issued_at,

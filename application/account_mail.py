@@ -129,7 +129,7 @@ async def compose_account_mail(
         return Envelope(event.email, password_changed_letter(event.email))
     if isinstance(event, PasswordResetRequested):
         user = await uow.users.get_by_email(event.email)
-        if user is None or not user.is_active:
+        if user is None or not user.is_active or user.email is None:
             return Skip("no active account has this address")
         token = await mint_token(
             uow,

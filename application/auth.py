@@ -1,13 +1,27 @@
-"""Accounts and sessions: registering, logging in, refreshing and logging out."""
+"""Accounts: registering, logging in, logging out everywhere, authenticating.
+
+The tokens of a login (issuing, refreshing, logging out) live in ``logins``; their
+names are re-exported here for the callers that know them from this module.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from application.logins import (
+    REFRESH_TOKEN_BYTES,
+    REFRESH_TOKEN_MAX_LENGTH,
+    LogOut,
+    LogOutCommand,
+    PurgeRefreshTokens,
+    RefreshCommand,
+    RefreshSession,
+    SessionIssuer,
+    TokenPair,
+    hash_refresh_token,
+)
 from application.ports.accounts import (
     Admission,
     LoginThrottle,
@@ -16,17 +30,16 @@ from application.ports.accounts import (
     UserChanges,
 )
 from application.ports.common import Clock, UnitOfWork, UnitOfWorkFactory
+from application.sessions import ClientInfo, end_all_logins
 from domain.errors import (
     InvalidCredentials,
     NotFound,
     PermissionDenied,
     PreconditionFailed,
-    RefreshTokenReused,
     TooManyAttempts,
 )
 from domain.events import UserRegistered
 from domain.ids import NEW_ID
-from domain.sessions import RefreshToken
 from domain.users import (
     User,
     check_full_name,
@@ -34,18 +47,6 @@ from domain.users import (
     fold_email,
     normalise_email,
 )
-
-REFRESH_TOKEN_BYTES = 32  # 256 bits of entropy
-REFRESH_TOKEN_MAX_LENGTH = 128
-
-
-def hash_refresh_token(token: str) -> str:
-    """Only this digest is stored: a leaked table cannot be replayed as tokens.
-
-    A plain SHA-256 is enough (no salt, no slow hash) because the token itself is
-    256 random bits, not a guessable password.
-    """
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def save_user_changes(
@@ -64,7 +65,7 @@ async def save_user_changes(
     if user is None:
         raise NotFound(f"User {user_id} not found")
     if changes.end_sessions:
-        await uow.refresh_tokens.revoke_all_for_user(user_id, at)
+        await end_all_logins(uow, user_id, at)
     return user
 
 
@@ -73,20 +74,18 @@ def email_key(email: str) -> str:
     return f"email:{email}"
 
 
+def password_key(user: User) -> str:
+    """The throttle key of the password attempts on ``user``'s account."""
+    # An erased account has no e-mail (nor a usable password): it keeps a key of its own.
+    return email_key(user.email) if user.email is not None else f"user:{user.id}"
+
+
 async def admit(throttle: LoginThrottle, keys: list[str], refusal: str) -> Admission:
     """Count a password attempt, or refuse it with ``TooManyAttempts``."""
     admission = await throttle.admit(keys)
     if admission.retry_after is not None:
         raise TooManyAttempts(refusal, admission.retry_after)
     return admission
-
-
-@dataclass(frozen=True, slots=True)
-class TokenPair:
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    token_type: str = "bearer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,41 +122,9 @@ class RegisterUser:
                     updated_at=now,
                 )
             )
-            uow.record(UserRegistered(user_id=user.id, email=user.email, full_name=full_name))
+            uow.record(UserRegistered(user_id=user.id, email=email, full_name=full_name))
             await uow.commit()
         return user
-
-
-class SessionIssuer:
-    """Issues an access token with a refresh token of a session family.
-
-    A login starts a family; each refresh continues it. The refresh token is 256
-    random bits handed to the client once and stored only as a digest.
-    """
-
-    def __init__(self, tokens: TokenService, clock: Clock, refresh_ttl: timedelta) -> None:
-        self._tokens = tokens
-        self._clock = clock
-        self._refresh_ttl = refresh_ttl
-
-    async def issue(self, uow: UnitOfWork, user: User, family_id: str | None = None) -> TokenPair:
-        """Store the new refresh token in ``uow``'s transaction; the caller commits."""
-        now = self._clock.now()
-        secret = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
-        await uow.refresh_tokens.add(
-            RefreshToken(
-                token_hash=hash_refresh_token(secret),
-                family_id=family_id or secrets.token_hex(16),
-                user_id=user.id,
-                issued_at=now,
-                expires_at=now + self._refresh_ttl,
-                token_version=user.token_version,
-            )
-        )
-        access = self._tokens.issue_access_token(user)
-        return TokenPair(
-            access_token=access.token, refresh_token=secret, expires_in=access.expires_in
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +132,7 @@ class LogInCommand:
     email: str
     password: str
     client_address: str | None = None
+    user_agent: str | None = None
 
 
 class LogIn:
@@ -217,7 +185,8 @@ class LogIn:
         async with self._uow() as uow:
             if check.new_hash is not None:
                 await self._upgrade_hash(uow, user, check.new_hash)
-            pair = await self._sessions.issue(uow, user)
+            client = ClientInfo(address=command.client_address, user_agent=command.user_agent)
+            pair = await self._sessions.start(uow, user, client)
             await uow.commit()
         return pair
 
@@ -232,76 +201,6 @@ class LogIn:
                 self._clock.now(),
                 expected_version=user.version,
             )
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshCommand:
-    refresh_token: str
-
-
-class RefreshSession:
-    """Spend a refresh token for a new pair; a spent token presented again revokes its family.
-
-    Reuse means the token was copied: the legitimate client and an attacker now
-    share a family, so every descendant of that login stops working (RFC 9700).
-    """
-
-    def __init__(self, uow: UnitOfWorkFactory, sessions: SessionIssuer, clock: Clock) -> None:
-        self._uow = uow
-        self._sessions = sessions
-        self._clock = clock
-
-    async def execute(self, command: RefreshCommand) -> TokenPair:
-        invalid = InvalidCredentials("Invalid or expired refresh token")
-        if not command.refresh_token or len(command.refresh_token) > REFRESH_TOKEN_MAX_LENGTH:
-            raise invalid
-        token_hash = hash_refresh_token(command.refresh_token)
-        now = self._clock.now()
-        async with self._uow() as uow:
-            stored = await uow.refresh_tokens.get(token_hash)
-            if stored is None or stored.is_expired(now):
-                raise invalid
-            # The conditional update decides between concurrent refreshes, not the read.
-            if stored.is_spent() or not (await uow.refresh_tokens.spend(token_hash, now)):
-                await uow.refresh_tokens.revoke_family(stored.family_id, now)
-                await uow.commit()
-                raise RefreshTokenReused(
-                    "Refresh token already used; the session is revoked", stored.user_id
-                )
-            user = await uow.users.get(stored.user_id)
-            # A token issued before a bump of the token version (new password,
-            # deactivation, change of rank, logout everywhere) never works again, even
-            # if it escaped the revocation by being issued while that change committed.
-            if user is None or not user.is_active or stored.outlived_by(user.token_version):
-                raise invalid
-            pair = await self._sessions.issue(uow, user, stored.family_id)
-            await uow.commit()
-        return pair
-
-
-@dataclass(frozen=True, slots=True)
-class LogOutCommand:
-    user_id: int
-    refresh_token: str
-
-
-class LogOut:
-    """End the login the refresh token belongs to; unknown tokens are ignored (idempotent)."""
-
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow = uow
-        self._clock = clock
-
-    async def execute(self, command: LogOutCommand) -> None:
-        if not command.refresh_token or len(command.refresh_token) > REFRESH_TOKEN_MAX_LENGTH:
-            return
-        async with self._uow() as uow:
-            stored = await uow.refresh_tokens.get(hash_refresh_token(command.refresh_token))
-            # Someone else's token is left alone: logging out must not become a way to
-            # end other people's sessions.
-            if stored is not None and stored.user_id == command.user_id:
-                await uow.refresh_tokens.revoke_family(stored.family_id, self._clock.now())
-                await uow.commit()
 
 
 class LogOutEverywhere:
@@ -336,15 +235,21 @@ class Authenticate:
         return user
 
 
-class PurgeRefreshTokens:
-    """Delete refresh tokens that have expired (spent ones are kept until then)."""
-
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow = uow
-        self._clock = clock
-
-    async def execute(self) -> int:
-        async with self._uow() as uow:
-            purged = await uow.refresh_tokens.purge(self._clock.now())
-            await uow.commit()
-        return purged
+__all__ = [
+    "REFRESH_TOKEN_BYTES",
+    "REFRESH_TOKEN_MAX_LENGTH",
+    "Authenticate",
+    "LogIn",
+    "LogInCommand",
+    "LogOut",
+    "LogOutCommand",
+    "LogOutEverywhere",
+    "PurgeRefreshTokens",
+    "RefreshCommand",
+    "RefreshSession",
+    "RegisterCommand",
+    "RegisterUser",
+    "SessionIssuer",
+    "TokenPair",
+    "hash_refresh_token",
+]

@@ -83,8 +83,9 @@ class ResendVerification:
     async def execute(self, command: ResendVerificationCommand) -> None:
         async with self._uow() as uow:
             user = await uow.users.get(command.user_id)
-        if user is None:
+        if user is None or user.email is None:
             raise NotFound(f"User {command.user_id} not found")
+        email = user.email
         if user.is_verified:
             raise Conflict("This account's e-mail address is already verified")
         await admit(
@@ -93,5 +94,5 @@ class ResendVerification:
             "Too many verification e-mails requested; try again later",
         )
         async with self._uow() as uow:
-            uow.record(VerificationRequested(user_id=user.id, email=user.email))
+            uow.record(VerificationRequested(user_id=user.id, email=email))
             await uow.commit()

@@ -72,7 +72,7 @@ async def compose(
     if not isinstance(event, OrderPlaced | OrderCancelled):
         return await compose_account_mail(uow, event, links, now)
     user = await uow.users.get(event.user_id)
-    if user is None:
+    if user is None or user.email is None:
         return Skip("the recipient no longer exists", failed=True)
     if isinstance(event, OrderPlaced):
         return Envelope(user.email, order_placed_letter(event))

@@ -99,6 +99,6 @@ class ResetPassword:
                 raise InvalidToken(INVALID_LINK)
             changes = UserChanges(hashed_password=new_hash, is_verified=True, end_sessions=True)
             user = await save_user_changes(uow, user.id, changes, now)
-            uow.record(PasswordChanged(user_id=user.id, email=user.email))
+            uow.record(PasswordChanged(user_id=user.id, email=stored.email))
             await uow.commit()
-        await self._throttle.reset(email_key(user.email))
+        await self._throttle.reset(email_key(stored.email))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.auth import admit, email_key, save_user_changes
+from application.auth import admit, password_key, save_user_changes
 from application.changes import UNSET, Unset, changed
 from application.pagination import (
     MAX_PAGE_SIZE,
@@ -97,8 +97,8 @@ class UpdateProfile:
             user = await save_user_changes(
                 uow, command.user_id, changes, self._clock.now(), command.expected_version
             )
-            if new_address:
-                uow.record(VerificationRequested(user_id=user.id, email=user.email))
+            if new_address and email is not None:
+                uow.record(VerificationRequested(user_id=user.id, email=email))
             if new_hash is not None and previous_email is not None:
                 # To the address the account had: if the change was not its owner's,
                 # the owner hears of it there.
@@ -113,7 +113,7 @@ class UpdateProfile:
                 field="current_password",
             )
         admission = await admit(
-            self._throttle, [email_key(user.email)], "Too many wrong passwords; try again later"
+            self._throttle, [password_key(user)], "Too many wrong passwords; try again later"
         )
         check = await self._hasher.verify(current_password, user.hashed_password)
         if not check.valid:
@@ -218,6 +218,9 @@ class AdminUpdateUser:
                 raise NotFound(f"User {command.user_id} not found")
             is_active = changed(command.is_active, user.is_active)
             is_superuser = changed(command.is_superuser, user.is_superuser)
+            if user.email is None and (is_active or is_superuser):
+                # No one can sign in to it, yet it would count as an operator.
+                raise Conflict("An erased account cannot be reactivated or promoted")
             if superusers == [user.id] and not (is_active and is_superuser):
                 raise Conflict(LAST_SUPERUSER)
             changes = UserChanges(

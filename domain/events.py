@@ -72,3 +72,9 @@ DomainEvent = (
     | OrderPlaced
     | OrderCancelled
 )
+
+
+def account_of(event: DomainEvent) -> int | None:
+    """The account an event is about, when it names one (a reset request names only an
+    address, which may have no account)."""
+    return None if isinstance(event, PasswordResetRequested) else event.user_id

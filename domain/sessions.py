@@ -35,3 +35,46 @@ class RefreshToken:
         """The user's tokens were ended (new password, deactivation, change of rank,
         logout everywhere) after this one was issued: it never works again."""
         return token_version != self.token_version
+
+
+USER_AGENT_MAX_LENGTH = 512
+CLIENT_ADDRESS_MAX_LENGTH = 64
+
+
+def _printable(text: str | None, limit: int) -> str | None:
+    """Control characters (NUL among them) dropped, cut to ``limit``; None when empty.
+
+    What a client sends in a header is shown back to the account's owner and stored on
+    every database, so it is kept to what both can hold and a screen can show.
+    """
+    if text is None:
+        return None
+    kept = "".join(char for char in text if char.isprintable())[:limit].strip()
+    return kept or None
+
+
+def session_user_agent(raw: str | None) -> str | None:
+    return _printable(raw, USER_AGENT_MAX_LENGTH)
+
+
+def session_address(raw: str | None) -> str | None:
+    return _printable(raw, CLIENT_ADDRESS_MAX_LENGTH)
+
+
+@dataclass(slots=True)
+class LoginSession:
+    """One login (a refresh-token family), as its owner sees it in the list of sessions."""
+
+    id: int
+    family_id: str
+    user_id: int
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    """When its live refresh token expires; each refresh moves it on."""
+    user_agent: str | None = None
+    ip: str | None = None
+    revoked_at: datetime | None = None
+
+    def is_active(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at

@@ -54,7 +54,8 @@ def check_full_name(full_name: str | None) -> str | None:
 @dataclass(slots=True)
 class User:
     id: int
-    email: str
+    email: str | None
+    """None once the account is erased."""
     hashed_password: str
     full_name: str | None
     is_active: bool

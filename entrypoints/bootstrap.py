@@ -40,6 +40,7 @@ from application.catalogue import (
 )
 from application.email_tokens import PurgeEmailTokens
 from application.email_verification import ResendVerification, VerifyEmail
+from application.erasure import EraseAccount
 from application.notifications import CountOutboxMessages, DeliverOutbox, PurgeOutbox
 from application.order_listing import ListOrders
 from application.orders import CancelOrder, GetOrder, PlaceOrder
@@ -47,6 +48,7 @@ from application.password_reset import ForgotPassword, ResetPassword
 from application.ports.accounts import LoginThrottle, PasswordHasher, TokenService
 from application.ports.common import Clock, UnitOfWorkFactory
 from application.ports.notifications import Mailer
+from application.sessions import EndSession, ListSessions
 from application.users import (
     AdminUpdateUser,
     CreateSuperuser,
@@ -109,6 +111,9 @@ class Container:
     log_out_everywhere: LogOutEverywhere
     authenticate: Authenticate
     purge_refresh_tokens: PurgeRefreshTokens
+    list_sessions: ListSessions
+    erase_account: EraseAccount
+    end_session: EndSession
 
     verify_email: VerifyEmail
     resend_verification: ResendVerification
@@ -220,6 +225,9 @@ def _wire(
         forgot_password=ForgotPassword(uow, throttle),
         reset_password=ResetPassword(uow, hasher, clock, throttle),
         purge_email_tokens=PurgeEmailTokens(uow, clock),
+        list_sessions=ListSessions(uow, tokens, clock),
+        erase_account=EraseAccount(uow, hasher, clock, throttle),
+        end_session=EndSession(uow, clock),
         update_profile=UpdateProfile(uow, hasher, clock, throttle),
         get_user_stats=GetUserStats(uow),
         list_users=ListUsers(uow),

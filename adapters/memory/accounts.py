@@ -37,10 +37,16 @@ class InMemoryUserRepository:
         self._store = store
         self._journal = journal
 
-    def _check_email_free(self, email: str, user_id: int) -> None:
+    def _check_email_free(self, email: str | None, user_id: int) -> None:
+        if email is None:
+            return  # erased accounts have none, any number of them
         wanted = ascii_lower(email)
         for other in self._store.users.values():
-            if other.id != user_id and ascii_lower(other.email) == wanted:
+            if (
+                other.id != user_id
+                and other.email is not None
+                and ascii_lower(other.email) == wanted
+            ):
                 raise Conflict("E-mail already registered")
 
     async def add(self, user: User) -> User:
@@ -57,7 +63,7 @@ class InMemoryUserRepository:
     async def get_by_email(self, email: str) -> User | None:
         wanted = ascii_lower(email)
         for user in self._store.users.values():
-            if ascii_lower(user.email) == wanted:
+            if user.email is not None and ascii_lower(user.email) == wanted:
                 return copy.copy(user)
         return None
 
@@ -137,6 +143,11 @@ class InMemoryRefreshTokenRepository:
                 revoked = copy.copy(token)
                 revoked.revoked_at = at
                 self._journal.put(self._store.refresh_tokens, token.token_hash, revoked)
+
+    async def delete_all_for_user(self, user_id: int) -> None:
+        for token in list(self._store.refresh_tokens.values()):
+            if token.user_id == user_id:
+                self._journal.delete(self._store.refresh_tokens, token.token_hash)
 
     async def purge(self, expired_before: datetime) -> int:
         doomed = [

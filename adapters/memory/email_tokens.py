@@ -49,6 +49,11 @@ class InMemoryEmailTokenRepository:
         self._journal.put(self._store.email_tokens, token_hash, spent)
         return True
 
+    async def delete_all_for_user(self, user_id: int) -> None:
+        for token in list(self._store.email_tokens.values()):
+            if token.user_id == user_id:
+                self._journal.delete(self._store.email_tokens, token.token_hash)
+
     async def purge(self, expired_before: datetime) -> int:
         doomed = [
             token.token_hash

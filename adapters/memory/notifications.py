@@ -9,6 +9,7 @@ from typing import Any
 
 from adapters.memory.store import InMemoryStore, Journal, OutboxRecord, by_id
 from application.ports.notifications import OutboxMessage
+from domain.events import account_of
 
 
 class InMemoryOutboxRepository:
@@ -17,6 +18,12 @@ class InMemoryOutboxRepository:
     def __init__(self, store: InMemoryStore, journal: Journal) -> None:
         self._store = store
         self._journal = journal
+
+    async def forget_user(self, user_id: int) -> int:
+        doomed = [r.id for r in self._store.outbox.values() if account_of(r.event) == user_id]
+        for message_id in doomed:
+            self._journal.delete(self._store.outbox, message_id)
+        return len(doomed)
 
     def _change(self, record: OutboxRecord, **changes: Any) -> None:
         changed = copy.copy(record)

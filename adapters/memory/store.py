@@ -23,7 +23,7 @@ from domain.errors import PreconditionFailed
 from domain.events import DomainEvent
 from domain.orders import Order
 from domain.products import Product
-from domain.sessions import RefreshToken
+from domain.sessions import LoginSession, RefreshToken
 from domain.users import User
 
 T = TypeVar("T")
@@ -103,6 +103,7 @@ class InMemoryStore:
     orders: dict[int, Order] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     email_tokens: dict[str, EmailToken] = field(default_factory=dict)
+    sessions: dict[int, LoginSession] = field(default_factory=dict)
     idempotency_keys: dict[tuple[int, str], IdempotencyRecord] = field(default_factory=dict)
     outbox: dict[int, OutboxRecord] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -110,6 +111,7 @@ class InMemoryStore:
     user_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     product_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     order_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    session_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     outbox_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property

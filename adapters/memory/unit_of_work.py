@@ -11,6 +11,7 @@ from adapters.memory.catalogue import InMemoryProductRepository
 from adapters.memory.email_tokens import InMemoryEmailTokenRepository
 from adapters.memory.notifications import InMemoryOutboxRepository
 from adapters.memory.ordering import InMemoryIdempotencyKeyRepository, InMemoryOrderRepository
+from adapters.memory.sessions import InMemorySessionRepository
 from adapters.memory.store import InMemoryStore, Journal, OutboxRecord
 from adapters.trace_context import current_traceparent
 from application.ports.accounts import RefreshTokenRepository, UserRepository
@@ -21,6 +22,7 @@ from application.ports.common import Clock
 from application.ports.email_tokens import EmailTokenRepository
 from application.ports.notifications import OutboxRepository
 from application.ports.ordering import IdempotencyKeyRepository, OrderRepository
+from application.ports.sessions import SessionRepository
 from domain.events import DomainEvent
 
 _SYSTEM_CLOCK = SystemClock()
@@ -40,6 +42,7 @@ class InMemoryUnitOfWork:
     orders: OrderRepository
     refresh_tokens: RefreshTokenRepository
     email_tokens: EmailTokenRepository
+    sessions: SessionRepository
     idempotency_keys: IdempotencyKeyRepository
     outbox: OutboxRepository
 
@@ -61,6 +64,7 @@ class InMemoryUnitOfWork:
         self.orders = InMemoryOrderRepository(store, journal)
         self.refresh_tokens = InMemoryRefreshTokenRepository(store, journal)
         self.email_tokens = InMemoryEmailTokenRepository(store, journal)
+        self.sessions = InMemorySessionRepository(store, journal)
         self.idempotency_keys = InMemoryIdempotencyKeyRepository(store, journal)
         self.outbox = InMemoryOutboxRepository(store, journal)
         return self

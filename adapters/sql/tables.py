@@ -111,7 +111,8 @@ users = sa.Table(
     "users",
     metadata,
     sa.Column("id", _ID, primary_key=True),
-    sa.Column("email", sa.String(254), nullable=False),
+    # NULL once the account is erased: the row stays (orders point at it), the address goes.
+    sa.Column("email", sa.String(254), nullable=True),
     sa.Column("hashed_password", sa.String(255), nullable=False),
     sa.Column("full_name", sa.String(200), nullable=True),
     sa.Column("is_active", sa.Boolean, nullable=False),
@@ -171,6 +172,30 @@ email_tokens = sa.Table(
 # A user's tokens of one purpose: a new reset link ends the older ones, and a reset
 # is accepted only from the newest. Leads with user_id, so it serves the foreign key.
 sa.Index(None, email_tokens.c.user_id, email_tokens.c.purpose, email_tokens.c.issued_at)
+
+
+# One row per login (refresh-token family): what its owner sees in the list of sessions,
+# and the row a refresh and a revocation of that login both update, so they serialise.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("family_id", sa.String(64), nullable=False, unique=True),
+    sa.Column(
+        "user_id",
+        _ID,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_used_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("revoked_at", UtcDateTime, nullable=True),
+    sa.Column("user_agent", sa.String(512), nullable=True),
+    sa.Column("ip", sa.String(64), nullable=True),
+)
+# A user's logins, newest first; leads with user_id, so it also serves the foreign key.
+sa.Index(None, sessions.c.user_id, sessions.c.id)
 
 
 products = sa.Table(
@@ -308,12 +333,15 @@ outbox = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("delivered_at", UtcDateTime, nullable=True),
     sa.Column("failed_at", UtcDateTime, nullable=True),
+    # The account the message is about: an erased account's messages are dropped.
+    sa.Column("user_id", _ID, nullable=True),
     sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
     sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     sqlite_autoincrement=True,
 )
 # Serves the dispatcher's claim (pending and due) and the purge (delivered).
 sa.Index(None, outbox.c.status, outbox.c.next_attempt_at)
+sa.Index(None, outbox.c.user_id)
 
 
 __all__ = [
@@ -327,5 +355,6 @@ __all__ = [
     "outbox",
     "products",
     "refresh_tokens",
+    "sessions",
     "users",
 ]

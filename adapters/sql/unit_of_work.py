@@ -18,12 +18,14 @@ from adapters.sql.repositories.catalogue import SqlProductRepository
 from adapters.sql.repositories.email_tokens import SqlEmailTokenRepository
 from adapters.sql.repositories.notifications import SqlOutboxRepository
 from adapters.sql.repositories.ordering import SqlIdempotencyKeyRepository, SqlOrderRepository
+from adapters.sql.repositories.sessions import SqlSessionRepository
 from application.ports.accounts import RefreshTokenRepository, UserRepository
 from application.ports.catalogue import ProductRepository
 from application.ports.common import Clock
 from application.ports.email_tokens import EmailTokenRepository
 from application.ports.notifications import OutboxRepository
 from application.ports.ordering import IdempotencyKeyRepository, OrderRepository
+from application.ports.sessions import SessionRepository
 from domain.events import DomainEvent
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
         "outbox",
         "products",
         "refresh_tokens",
+        "sessions",
         "users",
     )
 
@@ -62,6 +65,7 @@ class SqlUnitOfWork:
     orders: OrderRepository
     refresh_tokens: RefreshTokenRepository
     email_tokens: EmailTokenRepository
+    sessions: SessionRepository
     idempotency_keys: IdempotencyKeyRepository
     outbox: OutboxRepository
 
@@ -110,6 +114,7 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(tx)
         self.refresh_tokens = SqlRefreshTokenRepository(tx)
         self.email_tokens = SqlEmailTokenRepository(tx)
+        self.sessions = SqlSessionRepository(tx)
         self.idempotency_keys = SqlIdempotencyKeyRepository(tx)
         self.outbox = self._outbox = SqlOutboxRepository(tx)
         return self

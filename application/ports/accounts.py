@@ -22,7 +22,8 @@ class UserChanges:
     issued before it stop working.
     """
 
-    email: str | Unset = UNSET
+    email: str | Unset | None = UNSET
+    """None erases the address (an erased account has none)."""
     hashed_password: str | Unset = UNSET
     full_name: str | Unset | None = UNSET
     is_active: bool | Unset = UNSET
@@ -87,6 +88,10 @@ class RefreshTokenRepository(Protocol):
         """End every refresh-token family of the user (a logout everywhere)."""
         ...
 
+    async def delete_all_for_user(self, user_id: int) -> None:
+        """Forget every refresh token of the user (an erased account)."""
+        ...
+
     async def purge(self, expired_before: datetime) -> int:
         """Delete tokens that expired before the given time; return how many.
 
@@ -126,12 +131,16 @@ class IssuedAccessToken:
 class AccessClaims:
     user_id: int
     token_version: int
+    session_id: int | None = None
+    """The login the token was issued for; None in tokens issued before sessions were."""
 
 
 class TokenService(Protocol):
     """Short-lived signed access tokens."""
 
-    def issue_access_token(self, user: User) -> IssuedAccessToken: ...
+    def issue_access_token(
+        self, user: User, session_id: int | None = None
+    ) -> IssuedAccessToken: ...
 
     def read_access_token(self, token: str) -> AccessClaims:
         """Verify and decode; any defect raises ``InvalidCredentials``."""

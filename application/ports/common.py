@@ -13,6 +13,7 @@ from application.ports.catalogue import ProductRepository
 from application.ports.email_tokens import EmailTokenRepository
 from application.ports.notifications import OutboxRepository
 from application.ports.ordering import IdempotencyKeyRepository, OrderRepository
+from application.ports.sessions import SessionRepository
 from domain.events import DomainEvent
 
 
@@ -37,6 +38,7 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     refresh_tokens: RefreshTokenRepository
     email_tokens: EmailTokenRepository
+    sessions: SessionRepository
     idempotency_keys: IdempotencyKeyRepository
     outbox: OutboxRepository
 

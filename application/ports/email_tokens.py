@@ -23,6 +23,10 @@ class EmailTokenRepository(Protocol):
         newest-only purpose) still its user's newest: of two concurrent calls one wins."""
         ...
 
+    async def delete_all_for_user(self, user_id: int) -> None:
+        """Forget every token of the user, with the addresses they were sent to (erasure)."""
+        ...
+
     async def purge(self, expired_before: datetime) -> int:
         """Delete tokens that expired before the given time; return how many."""
         ...

@@ -60,6 +60,14 @@ class OutboxRepository(Protocol):
         """Delete messages delivered before the given time."""
         ...
 
+    async def forget_user(self, user_id: int) -> int:
+        """Delete every message about the user, whatever its state; return how many.
+
+        Messages carry the account's address and name: an erased account's are not sent,
+        nor kept. One a dispatcher has already leased may still go out.
+        """
+        ...
+
     async def count_by_status(self) -> dict[str, int]:
         """How many messages are pending, delivered and failed (for operators and tests)."""
         ...

@@ -21,6 +21,7 @@ from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.metrics import POOL_SAMPLER_STATE, scrape_metrics
 from entrypoints.http.controllers.orders import OrderController
 from entrypoints.http.controllers.products import ProductController
+from entrypoints.http.controllers.sessions import SessionController
 from entrypoints.http.controllers.users import ProfileController, UserAdminController
 from entrypoints.http.cors import PreflightPolicy
 from entrypoints.http.docs import DOCS_HANDLERS, OPENAPI_JSON, OPENAPI_PATH, docs_assets_router
@@ -213,7 +214,8 @@ def _controllers(container: Container) -> list[Router]:
             "reset_password",
             **client,
         ),
-        mounted(ProfileController, "update_profile", "get_user_stats", **client),
+        mounted(ProfileController, "update_profile", "get_user_stats", "erase_account", **client),
+        mounted(SessionController, "list_sessions", "end_session"),
         mounted(
             UserAdminController,
             "list_users",

@@ -17,9 +17,10 @@ from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 
 from entrypoints.http.inputs import decode_body
-from entrypoints.http.validation_errors import body_struct
+from entrypoints.http.problems import body_struct
 
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# DELETE too: erasing one's account takes a body (the current password).
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class UnsupportedMediaType(HTTPException):

@@ -87,3 +87,14 @@ def role_changed(actor_id: int, user_id: int, client: str | None, **changes: boo
         client=client,
         changes=changes,
     )
+
+
+def account_erased(user_id: int, client: str | None) -> None:
+    """An account was erased by its owner; only its id is left to name it."""
+    _event(
+        logging.INFO,
+        "user.erased",
+        f"User {user_id} erased their account from {client}",
+        user_id=user_id,
+        client=client,
+    )

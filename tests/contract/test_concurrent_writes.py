@@ -20,6 +20,7 @@ from application.catalogue import CreateProduct, UpdateProduct, UpdateProductCom
 from application.orders import PlaceOrder, PlaceOrderCommand
 from application.ports.accounts import UserChanges
 from application.ports.common import UnitOfWorkFactory
+from application.sessions import ClientInfo
 from application.users import (
     AdminUpdateUser,
     AdminUpdateUserCommand,
@@ -167,7 +168,7 @@ async def test_concurrent_refreshes_of_one_token_leave_no_live_descendant(
     sessions = SessionIssuer(LookupTokens(), clock, timedelta(days=14))
     user = await add_account(uow_factory, "ann@example.com")
     async with uow_factory() as uow:
-        first = await sessions.issue(uow, user)
+        first = await sessions.start(uow, user, ClientInfo())
         await uow.commit()
     refresh = RefreshSession(uow_factory, sessions, clock)
 

@@ -231,7 +231,7 @@ def test_every_route_reading_a_json_body_refuses_other_media_types(memory_api: A
         if "data" in handler.parsed_fn_signature.parameters
     ]
 
-    assert len(readers) == 12
+    assert len(readers) == 13
     for handler in readers:
         assert strict_json_body in handler.guards, handler
 

@@ -117,6 +117,8 @@ BASE_BODIES: dict[str, dict[str, Any]] = {
     "replace_product": PRODUCT,
     "update_product": PRODUCT,
     "place_order": {"items": [{"product_id": 1, "quantity": 1}]},
+    # The caller is the only superuser: even a valid body would be refused (409).
+    "erase_my_account": {"current_password": PASSWORD},
 }
 """For each operation with a JSON body, a body it would accept (nothing hostile in it)."""
 

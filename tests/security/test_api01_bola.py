@@ -93,3 +93,25 @@ async def test_logging_out_with_someone_elses_refresh_token_leaves_their_session
 
 def bearer_of(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def test_another_users_session_is_not_found_and_stays_alive(api: Api) -> None:
+    await api.register("alice@example.com")
+    alice = await api.login("alice@example.com")
+    mallory = await api.user("mallory@example.com")
+    sessions = "/api/v1/users/me/sessions"
+    (alices,) = (
+        await api.http.get(sessions, headers={"Authorization": f"Bearer {alice['access_token']}"})
+    ).json()
+
+    ending = await api.http.delete(f"{sessions}/{alices['id']}", headers=mallory)
+    missing = await api.http.delete(f"{sessions}/999999", headers=mallory)
+    listed = (await api.http.get(sessions, headers=mallory)).json()
+
+    assert ending.status_code == missing.status_code == 404
+    assert ending.json()["title"] == missing.json()["title"]
+    assert alices["id"] not in [s["id"] for s in listed]
+    refreshed = await api.http.post(
+        "/api/v1/auth/refresh", json={"refresh_token": alice["refresh_token"]}
+    )
+    assert refreshed.status_code == 200

@@ -401,3 +401,42 @@ async def test_no_log_line_holds_an_email_link_token(api: Api) -> None:
     assert logged.count("Reset your password") >= 1
     assert "[redacted]" in logged
     assert [secret[:8] for secret in secrets if secret in logged] == []
+
+
+@pytest.mark.parametrize("sid", ["1", 0, -1, 2**63, 1.5, True])
+async def test_a_token_with_a_malformed_session_claim_is_refused(memory_api: Api, sid: Any) -> None:
+    token = await _access_token(memory_api)
+    await _refused(memory_api, _forged(token, sid=sid))
+
+
+async def test_a_token_from_before_sessions_were_recorded_still_works(memory_api: Api) -> None:
+    token = await _access_token(memory_api)
+    header, claims = _segments(token)
+    del claims["sid"]
+    legacy = jwt.encode(claims, TEST_SECRET_KEY, algorithm="HS256", headers=header)
+
+    sessions = await memory_api.http.get("/api/v1/users/me/sessions", headers=bearer(legacy))
+
+    assert sessions.status_code == 200
+    assert [s["current"] for s in sessions.json()] == [False]
+
+
+async def test_an_erased_accounts_access_and_refresh_tokens_are_refused(api: Api) -> None:
+    await api.register()
+    phone = await api.login()
+    laptop = await api.login()
+
+    erased = await api.http.request(
+        "DELETE",
+        "/api/v1/users/me",
+        json={"current_password": PASSWORD},
+        headers=bearer(laptop["access_token"]),
+    )
+
+    assert erased.status_code == 204
+    for tokens in (phone, laptop):
+        await _refused(api, tokens["access_token"])
+        refreshed = await api.http.post(
+            "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+        )
+        assert refreshed.status_code == 401

@@ -211,6 +211,25 @@ def _steps() -> dict[str, Step]:
         state["user_id"] = response.json()["id"]
         return response
 
+    async def end_my_session(api: Api, state: dict[str, Any]) -> httpx.Response:
+        second = await api.http.post(
+            "/api/v1/auth/login", json={"email": "walker@example.com", "password": PASSWORD}
+        )
+        headers = bearer(second.json()["access_token"])
+        sessions = (await api.http.get("/api/v1/users/me/sessions", headers=headers)).json()
+        current = next(session for session in sessions if session["current"])
+        return await api.http.delete(f"/api/v1/users/me/sessions/{current['id']}", headers=headers)
+
+    async def erase_my_account(api: Api, state: dict[str, Any]) -> httpx.Response:
+        await api.register("eraser@example.com", full_name="Eraser")
+        tokens = await api.login("eraser@example.com")
+        return await api.http.request(
+            "DELETE",
+            "/api/v1/users/me",
+            json={"current_password": PASSWORD},
+            headers=bearer(tokens["access_token"]),
+        )
+
     return {
         "health": get("/health", None),
         "readiness": get("/health/ready", None),
@@ -234,6 +253,9 @@ def _steps() -> dict[str, Step]:
         "get_order": get("/api/v1/orders/{order_id}", "walker"),
         "cancel_order": send("POST", "/api/v1/orders/{order_id}/cancel", None, "walker"),
         "get_my_stats": get("/api/v1/users/me/stats", "walker"),
+        "list_my_sessions": get("/api/v1/users/me/sessions", "walker"),
+        "end_my_session": end_my_session,
+        "erase_my_account": erase_my_account,
         "list_users": get("/api/v1/users"),
         "get_user": get("/api/v1/users/{user_id}"),
         "update_user": send("PATCH", "/api/v1/users/{user_id}", {"full_name": "Walked"}),

@@ -102,7 +102,7 @@ async def test_token_responses_are_never_cached(memory_api: Api, path: str) -> N
     [
         ("DELETE", PRODUCTS, "GET, HEAD, OPTIONS, POST"),
         ("POST", f"{PRODUCTS}/1", "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"),
-        ("PUT", "/api/v1/users/me", "GET, HEAD, OPTIONS, PATCH"),
+        ("PUT", "/api/v1/users/me", "DELETE, GET, HEAD, OPTIONS, PATCH"),
         ("GET", "/api/v1/auth/login", "OPTIONS, POST"),
     ],
 )

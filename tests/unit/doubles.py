@@ -53,9 +53,11 @@ class LookupTokens:
         self._issued: dict[str, AccessClaims] = {}
         self._numbers = itertools.count(1)
 
-    def issue_access_token(self, user: User) -> IssuedAccessToken:
+    def issue_access_token(self, user: User, session_id: int | None = None) -> IssuedAccessToken:
         token = f"access-{next(self._numbers)}"
-        self._issued[token] = AccessClaims(user_id=user.id, token_version=user.token_version)
+        self._issued[token] = AccessClaims(
+            user_id=user.id, token_version=user.token_version, session_id=session_id
+        )
         return IssuedAccessToken(token=token, expires_in=900)
 
     def read_access_token(self, token: str) -> AccessClaims:

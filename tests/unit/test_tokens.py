@@ -106,6 +106,14 @@ def test_an_issued_token_reads_back_as_its_user_and_token_version(
     assert service.read_access_token(issued.token) == AccessClaims(user_id=42, token_version=3)
 
 
+def test_a_token_names_the_session_it_was_issued_for(service: JwtTokenService) -> None:
+    issued = service.issue_access_token(make_user(user_id=42, token_version=3), session_id=7)
+
+    assert service.read_access_token(issued.token) == AccessClaims(
+        user_id=42, token_version=3, session_id=7
+    )
+
+
 def test_a_token_lasts_the_configured_time(clock: SteppingClock) -> None:
     service = make_service(clock, access_ttl_seconds=600)
 

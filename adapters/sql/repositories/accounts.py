@@ -52,7 +52,11 @@ _SELECT_USER_BY_EMAIL = sa.select(*USER_COLUMNS).where(
 )
 
 
-_SELECT_USER_FOR_UPDATE = _SELECT_USER.with_for_update()
+# FOR NO KEY UPDATE: writers of the row still queue behind it, but the key-share locks
+# that inserts of rows referencing the user take (a refresh storing its next token) do
+# not. With FOR UPDATE, a refresh waiting here while holding its session row, and this
+# transaction then ending that session, would deadlock.
+_SELECT_USER_FOR_UPDATE = _SELECT_USER.with_for_update(key_share=True)
 
 
 _SELECT_USER_VERSION = sa.select(users.c.version).where(users.c.id == sa.bindparam("id"))
@@ -63,7 +67,7 @@ _LOCK_ACTIVE_SUPERUSERS = (
     sa.select(users.c.id)
     .where(users.c.is_active.is_(True), users.c.is_superuser.is_(True))
     .order_by(users.c.id)
-    .with_for_update()
+    .with_for_update(key_share=True)
 )
 
 
@@ -238,6 +242,9 @@ _REVOKE_FAMILY = (
 # Spent and revoked tokens stay until they expire: presenting a spent one again is how
 # a stolen token is detected and its family revoked.
 _PURGE_REFRESH_TOKENS = sa.delete(refresh_tokens).where(refresh_tokens.c.expires_at < _AT)
+_DELETE_USER_TOKENS = sa.delete(refresh_tokens).where(
+    refresh_tokens.c.user_id == sa.bindparam("owner")
+)
 
 
 class SqlRefreshTokenRepository:
@@ -282,6 +289,9 @@ class SqlRefreshTokenRepository:
 
     async def revoke_all_for_user(self, user_id: int, at: datetime) -> None:
         await self._tx.execute(_REVOKE_USER_FAMILIES, {"owner": user_id, "at": at})
+
+    async def delete_all_for_user(self, user_id: int) -> None:
+        await self._tx.execute(_DELETE_USER_TOKENS, {"owner": user_id})
 
     async def purge(self, expired_before: datetime) -> int:
         result = await self._tx.execute(_PURGE_REFRESH_TOKENS, {"at": expired_before})

@@ -60,6 +60,7 @@ _SPEND = (
 )
 
 _PURGE = sa.delete(email_tokens).where(email_tokens.c.expires_at < _AT)
+_DELETE_USER_TOKENS = sa.delete(email_tokens).where(email_tokens.c.user_id == sa.bindparam("owner"))
 
 
 def _token_from_row(row: sa.Row[Any]) -> EmailToken:
@@ -108,6 +109,9 @@ class SqlEmailTokenRepository:
     async def spend(self, token_hash: str, at: datetime) -> bool:
         result = await self._tx.execute(_SPEND, {"digest": token_hash, "at": at})
         return result.rowcount == 1
+
+    async def delete_all_for_user(self, user_id: int) -> None:
+        await self._tx.execute(_DELETE_USER_TOKENS, {"owner": user_id})
 
     async def purge(self, expired_before: datetime) -> int:
         result = await self._tx.execute(_PURGE, {"at": expired_before})

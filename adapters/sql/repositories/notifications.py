@@ -21,7 +21,7 @@ from adapters.sql.database import Transaction
 from adapters.sql.tables import UtcDateTime, outbox
 from adapters.trace_context import current_traceparent
 from application.ports.notifications import OutboxMessage
-from domain.events import DomainEvent
+from domain.events import DomainEvent, account_of
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ _ID = outbox.c.id == sa.bindparam("message_id")
 _IS_PENDING = outbox.c.status == PENDING
 
 _INSERT = sa.insert(outbox)
+_FORGET_USER = sa.delete(outbox).where(outbox.c.user_id == sa.bindparam("owner"))
 # Far below the bound-parameter limits of both databases (6 parameters a row).
 _ROWS_PER_INSERT = 1000
 
@@ -117,6 +118,7 @@ def outbox_row(event: DomainEvent, now: datetime, traceparent: str | None = None
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
+        "user_id": account_of(event),
     }
 
 
@@ -139,6 +141,10 @@ class SqlOutboxRepository:
             await self._tx.execute(
                 sa.insert(outbox).values([outbox_row(event, now, traceparent) for event in chunk])
             )
+
+    async def forget_user(self, user_id: int) -> int:
+        result = await self._tx.execute(_FORGET_USER, {"owner": user_id})
+        return result.rowcount
 
     async def claim(self, limit: int, now: datetime, lease_until: datetime) -> list[OutboxMessage]:
         result = await self._tx.execute(

@@ -179,7 +179,12 @@ class AuthController(Controller):
         client = client_address(request.scope, trusted_proxies)
         try:
             pair = await log_in.execute(
-                LogInCommand(email=email, password=password, client_address=client)
+                LogInCommand(
+                    email=email,
+                    password=password,
+                    client_address=client,
+                    user_agent=request.headers.get("user-agent"),
+                )
             )
         except InvalidCredentials:
             security_events.login_failed(email, client)
@@ -212,10 +217,16 @@ class AuthController(Controller):
         refresh_session: Provided[RefreshSession],
         trusted_proxies: Provided[tuple[str, ...]],
     ) -> Response[TokenResponse]:
+        client = client_address(request.scope, trusted_proxies)
         try:
-            pair = await refresh_session.execute(RefreshCommand(refresh_token=data.refresh_token))
+            pair = await refresh_session.execute(
+                RefreshCommand(
+                    refresh_token=data.refresh_token,
+                    client_address=client,
+                    user_agent=request.headers.get("user-agent"),
+                )
+            )
         except RefreshTokenReused as reused:
-            client = client_address(request.scope, trusted_proxies)
             security_events.refresh_token_reused(reused.user_id, client)
             raise
         return _token_response(pair)

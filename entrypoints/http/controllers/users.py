@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, Response, delete, get, patch
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from application.erasure import EraseAccount, EraseAccountCommand
 from application.pagination import MAX_PAGE_SIZE
 from application.users import (
     AdminUpdateUser,
@@ -44,6 +45,7 @@ from entrypoints.http.schemas.accounts import (
     user_response,
 )
 from entrypoints.http.schemas.common import given, money, utc
+from entrypoints.http.schemas.erasure import EraseAccountRequest
 from entrypoints.http.security import AuthenticatedRequest, client_address, superuser_only
 
 MAX_PAGE_NUMBER = 1_000_000
@@ -115,6 +117,39 @@ class ProfileController(Controller):
             )
             raise
         return _tagged(user)
+
+    @delete(
+        "/",
+        operation_id="erase_my_account",
+        summary="Erase my account",
+        description="Needs `current_password` (a wrong one is a 403 and counts as a failed "
+        "login; 429 past the limit). The e-mail address and name are removed, the password "
+        "stops working, every session ends (access and refresh tokens) and the address may "
+        "register again. Orders stay, without personal data. The last active superuser "
+        "cannot erase their account (409).",
+        guards=[strict_json_body],
+        responses=problem_responses(400, 401, 403, 409, 412, 415, 422, 429),
+    )
+    async def erase_me(
+        self,
+        request: AuthenticatedRequest,
+        data: JSONBody[EraseAccountRequest],
+        erase_account: Provided[EraseAccount],
+        trusted_proxies: Provided[tuple[str, ...]],
+        if_match: IfMatch = None,
+    ) -> None:
+        command = EraseAccountCommand(
+            user_id=request.user.id,
+            current_password=data.current_password,
+            expected_version=_expected(if_match, request.user.id),
+        )
+        client = client_address(request.scope, trusted_proxies)
+        try:
+            await erase_account.execute(command)
+        except PermissionDenied:
+            security_events.password_check_failed(request.user.id, client)
+            raise
+        security_events.account_erased(request.user.id, client)
 
     @get(
         "/stats",

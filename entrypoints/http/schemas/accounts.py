@@ -90,7 +90,8 @@ class TokenResponse(msgspec.Struct, frozen=True, kw_only=True):
 
 class UserResponse(msgspec.Struct, frozen=True, kw_only=True):
     id: int
-    email: str
+    email: str | None
+    """null once the account is erased."""
     full_name: str | None
     is_active: bool
     is_superuser: bool
@@ -101,7 +102,7 @@ class UserResponse(msgspec.Struct, frozen=True, kw_only=True):
 
 class UserStatsResponse(msgspec.Struct, frozen=True, kw_only=True):
     id: int
-    email: str
+    email: str | None
     full_name: str | None
     is_active: bool
     is_superuser: bool
