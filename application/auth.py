@@ -1,7 +1,6 @@
 """Accounts: registering, logging in, logging out everywhere, authenticating.
 
-The tokens of a login (issuing, refreshing, logging out) live in ``logins``; their
-names are re-exported here for the callers that know them from this module.
+The tokens of a login (issuing, refreshing, logging out) live in ``logins``.
 """
 
 from __future__ import annotations
@@ -11,16 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.logins import (
-    REFRESH_TOKEN_BYTES,
-    REFRESH_TOKEN_MAX_LENGTH,
-    LogOut,
-    LogOutCommand,
-    PurgeRefreshTokens,
-    RefreshCommand,
-    RefreshSession,
     SessionIssuer,
     TokenPair,
-    hash_refresh_token,
 )
 from application.ports.accounts import (
     Admission,
@@ -233,23 +224,3 @@ class Authenticate:
         if user is None or user.token_version != claims.token_version or not user.is_active:
             raise InvalidCredentials("Invalid or expired access token")
         return user
-
-
-__all__ = [
-    "REFRESH_TOKEN_BYTES",
-    "REFRESH_TOKEN_MAX_LENGTH",
-    "Authenticate",
-    "LogIn",
-    "LogInCommand",
-    "LogOut",
-    "LogOutCommand",
-    "LogOutEverywhere",
-    "PurgeRefreshTokens",
-    "RefreshCommand",
-    "RefreshSession",
-    "RegisterCommand",
-    "RegisterUser",
-    "SessionIssuer",
-    "TokenPair",
-    "hash_refresh_token",
-]

@@ -19,16 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.clock import SystemClock
 from adapters.passwords import Argon2PasswordHasher
 from adapters.sql.catalogue_loader import SqlCatalogueLoader
-from application.auth import (
-    Authenticate,
-    LogIn,
-    LogOut,
-    LogOutEverywhere,
-    PurgeRefreshTokens,
-    RefreshSession,
-    RegisterUser,
-    SessionIssuer,
-)
+from application.auth import Authenticate, LogIn, LogOutEverywhere, RegisterUser
 from application.catalogue import (
     CreateProduct,
     DeleteProduct,
@@ -41,6 +32,7 @@ from application.catalogue import (
 from application.email_tokens import PurgeEmailTokens
 from application.email_verification import ResendVerification, VerifyEmail
 from application.erasure import EraseAccount
+from application.logins import LogOut, PurgeRefreshTokens, RefreshSession, SessionIssuer
 from application.notifications import CountOutboxMessages, DeliverOutbox, PurgeOutbox
 from application.order_listing import ListOrders
 from application.orders import CancelOrder, GetOrder, PlaceOrder

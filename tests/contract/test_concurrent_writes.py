@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from application.auth import RefreshCommand, RefreshSession, SessionIssuer, TokenPair
 from application.catalogue import CreateProduct, UpdateProduct, UpdateProductCommand
+from application.logins import RefreshCommand, RefreshSession, SessionIssuer, TokenPair
 from application.orders import PlaceOrder, PlaceOrderCommand
 from application.ports.accounts import UserChanges
 from application.ports.common import UnitOfWorkFactory

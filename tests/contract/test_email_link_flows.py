@@ -12,18 +12,9 @@ import pytest
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.account_mail import EmailLinks
-from application.auth import (
-    Authenticate,
-    LogIn,
-    LogInCommand,
-    RefreshCommand,
-    RefreshSession,
-    RegisterCommand,
-    RegisterUser,
-    SessionIssuer,
-    TokenPair,
-)
+from application.auth import Authenticate, LogIn, LogInCommand, RegisterCommand, RegisterUser
 from application.email_verification import VerifyEmail, VerifyEmailCommand
+from application.logins import RefreshCommand, RefreshSession, SessionIssuer, TokenPair
 from application.notifications import DeliverOutbox
 from application.password_reset import (
     ForgotPassword,

@@ -8,18 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from application.auth import (
-    LogIn,
-    LogInCommand,
+from application.auth import LogIn, LogInCommand, RegisterCommand, RegisterUser
+from application.erasure import EraseAccount, EraseAccountCommand
+from application.logins import (
     RefreshCommand,
     RefreshSession,
-    RegisterCommand,
-    RegisterUser,
     SessionIssuer,
     TokenPair,
     hash_refresh_token,
 )
-from application.erasure import EraseAccount, EraseAccountCommand
 from application.pagination import PageRequest
 from application.ports.accounts import UserChanges
 from application.ports.common import UnitOfWorkFactory

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from application.auth import RefreshCommand, RefreshSession, SessionIssuer, TokenPair
+from application.logins import RefreshCommand, RefreshSession, SessionIssuer, TokenPair
 from application.ports.common import UnitOfWorkFactory
 from application.sessions import ClientInfo, EndSession, ListSessions
 from domain.errors import InvalidCredentials

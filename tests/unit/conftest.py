@@ -8,18 +8,9 @@ import pytest
 
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
-from application.auth import (
-    Authenticate,
-    LogIn,
-    LogInCommand,
-    LogOut,
-    RefreshSession,
-    RegisterCommand,
-    RegisterUser,
-    SessionIssuer,
-    TokenPair,
-)
+from application.auth import Authenticate, LogIn, LogInCommand, RegisterCommand, RegisterUser
 from application.catalogue import CreateProduct
+from application.logins import LogOut, RefreshSession, SessionIssuer, TokenPair
 from application.ports.common import UnitOfWork
 from domain.products import Product, ProductDetails
 from domain.users import User

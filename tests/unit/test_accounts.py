@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from application.auth import LogOutCommand, RefreshCommand, hash_refresh_token
+from application.logins import LogOutCommand, RefreshCommand, hash_refresh_token
 from application.users import (
     AdminUpdateUser,
     AdminUpdateUserCommand,

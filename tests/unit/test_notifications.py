@@ -17,8 +17,9 @@ from application.account_mail import (
     verification_letter,
     welcome_letter,
 )
-from application.auth import LogIn, LogInCommand, RegisterCommand, RegisterUser, SessionIssuer
+from application.auth import LogIn, LogInCommand, RegisterCommand, RegisterUser
 from application.catalogue import CreateProduct
+from application.logins import SessionIssuer
 from application.notifications import (
     DeliverOutbox,
     PurgeOutbox,

@@ -13,18 +13,8 @@ from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Sche
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import JSONBody
 
-from application.auth import (
-    LogIn,
-    LogInCommand,
-    LogOut,
-    LogOutCommand,
-    LogOutEverywhere,
-    RefreshCommand,
-    RefreshSession,
-    RegisterCommand,
-    RegisterUser,
-    TokenPair,
-)
+from application.auth import LogIn, LogInCommand, LogOutEverywhere, RegisterCommand, RegisterUser
+from application.logins import LogOut, LogOutCommand, RefreshCommand, RefreshSession, TokenPair
 from domain.errors import (
     InvalidCredentials,
     PermissionDenied,
