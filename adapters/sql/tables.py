@@ -1,116 +1,23 @@
 """The schema: SQLAlchemy Core tables on one MetaData, every index and constraint named.
 
 Alembic migrations must produce exactly this (a contract test compares them).
-Domain classes are never mapped onto these tables; ``repositories`` maps rows by hand.
+Domain classes are never mapped onto these tables; ``rows`` maps rows to them.
+The shared MetaData and column types are in ``columns``; importing ``metadata`` from
+here guarantees every table is registered on it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeEngine
 
-NAMING_CONVENTION: dict[str, str] = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UtcDateTime(sa.TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every database.
-
-    SQLite has no time zones: values are stored as naive UTC text and come back
-    tagged UTC. Naive datetimes are refused, because their zone is a guess.
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("naive datetime given to a timezone-aware column")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        zone = value.tzinfo
-        if zone is UTC:  # what asyncpg returns: no new object per value
-            return value
-        if zone is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-_CENT = Decimal("0.01")
-
-
-class Money(sa.TypeDecorator[Decimal]):
-    """An exact amount with two decimal places.
-
-    ``NUMERIC(p, 2)`` on PostgreSQL. SQLite has no decimal type (it would go through
-    binary floating point), so there the amount is an integer number of cents, which
-    keeps sums, comparisons and the ``price > 0`` check exact.
-    """
-
-    impl = sa.Numeric
-    cache_ok = True
-
-    def __init__(self, precision: int) -> None:
-        super().__init__(precision=precision, scale=2, asdecimal=True)
-        self.precision = precision
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(sa.BigInteger())
-        return dialect.type_descriptor(sa.Numeric(self.precision, 2, asdecimal=True))
-
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if dialect.name == "sqlite":
-            return int(Decimal(value).quantize(_CENT).scaleb(2))
-        return value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        if dialect.name == "sqlite":
-            return Decimal(int(value)).scaleb(-2).quantize(_CENT)
-        if type(value) is Decimal:
-            return value.quantize(_CENT)
-        return Decimal(value).quantize(_CENT)
-
-
-# Product names sort and compare byte-wise ("C" collation) on PostgreSQL, as they do
-# on SQLite and in the in-memory twin, so keyset cursors mean the same thing everywhere.
-_PRODUCT_NAME = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
-
-
-# Ids are 64-bit: the API accepts any id up to 2**63 - 1 (in paths, bodies and cursors),
-# so every store must be able to compare one. On SQLite an INTEGER primary key is
-# already 64-bit, and only INTEGER (not BIGINT) makes it the auto-incrementing rowid.
-_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
+from adapters.sql.columns import ID, PRODUCT_NAME, Money, UtcDateTime, metadata
 
 users = sa.Table(
     "users",
     metadata,
-    sa.Column("id", _ID, primary_key=True),
+    sa.Column("id", ID, primary_key=True),
     # NULL once the account is erased: the row stays (orders point at it), the address goes.
     sa.Column("email", sa.String(254), nullable=True),
     sa.Column("hashed_password", sa.String(255), nullable=False),
@@ -136,7 +43,7 @@ refresh_tokens = sa.Table(
     sa.Column("family_id", sa.String(64), nullable=False, index=True),
     sa.Column(
         "user_id",
-        _ID,
+        ID,
         sa.ForeignKey("users.id", ondelete="CASCADE"),
         nullable=False,
         index=True,
@@ -157,7 +64,7 @@ email_tokens = sa.Table(
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column(
         "user_id",
-        _ID,
+        ID,
         sa.ForeignKey("users.id", ondelete="CASCADE"),
         nullable=False,
     ),
@@ -179,11 +86,11 @@ sa.Index(None, email_tokens.c.user_id, email_tokens.c.purpose, email_tokens.c.is
 sessions = sa.Table(
     "sessions",
     metadata,
-    sa.Column("id", _ID, primary_key=True),
+    sa.Column("id", ID, primary_key=True),
     sa.Column("family_id", sa.String(64), nullable=False, unique=True),
     sa.Column(
         "user_id",
-        _ID,
+        ID,
         sa.ForeignKey("users.id", ondelete="CASCADE"),
         nullable=False,
     ),
@@ -201,8 +108,8 @@ sa.Index(None, sessions.c.user_id, sessions.c.id)
 products = sa.Table(
     "products",
     metadata,
-    sa.Column("id", _ID, primary_key=True),
-    sa.Column("name", _PRODUCT_NAME, nullable=False),
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", PRODUCT_NAME, nullable=False),
     sa.Column("slug", sa.String(220), nullable=False, unique=True),
     sa.Column("description", sa.Text, nullable=True),
     sa.Column("price", Money(10), nullable=False),
@@ -259,8 +166,8 @@ def _create_trigram_extension(_target: sa.MetaData, connection: sa.Connection, *
 orders = sa.Table(
     "orders",
     metadata,
-    sa.Column("id", _ID, primary_key=True),
-    sa.Column("user_id", _ID, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id"), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     # The largest order the API accepts: 100 lines x 1000 units x 99,999,999.99.
     sa.Column("total", Money(15), nullable=False),
@@ -280,11 +187,11 @@ order_lines = sa.Table(
     metadata,
     sa.Column(
         "order_id",
-        _ID,
+        ID,
         sa.ForeignKey("orders.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    sa.Column("product_id", _ID, sa.ForeignKey("products.id"), primary_key=True),
+    sa.Column("product_id", ID, sa.ForeignKey("products.id"), primary_key=True),
     # Lines come back in the order the customer listed them.
     sa.Column("position", sa.SmallInteger, nullable=False),
     sa.Column("product_name", sa.String(200), nullable=False),
@@ -300,13 +207,13 @@ idempotency_keys = sa.Table(
     metadata,
     sa.Column(
         "user_id",
-        _ID,
+        ID,
         sa.ForeignKey("users.id", ondelete="CASCADE"),
         primary_key=True,
     ),
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("request_hash", sa.String(128), nullable=False),
-    sa.Column("order_id", _ID, sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("order_id", ID, sa.ForeignKey("orders.id"), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 
@@ -319,7 +226,7 @@ outbox = sa.Table(
     metadata,
     sa.Column(
         "id",
-        _ID,
+        ID,
         sa.Identity(),
         primary_key=True,
     ),
@@ -334,7 +241,7 @@ outbox = sa.Table(
     sa.Column("delivered_at", UtcDateTime, nullable=True),
     sa.Column("failed_at", UtcDateTime, nullable=True),
     # The account the message is about: an erased account's messages are dropped.
-    sa.Column("user_id", _ID, nullable=True),
+    sa.Column("user_id", ID, nullable=True),
     sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
     sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     sqlite_autoincrement=True,
@@ -345,8 +252,6 @@ sa.Index(None, outbox.c.user_id)
 
 
 __all__ = [
-    "Money",
-    "UtcDateTime",
     "email_tokens",
     "idempotency_keys",
     "metadata",

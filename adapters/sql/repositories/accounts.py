@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adapters.sql.columns import UtcDateTime
 from adapters.sql.database import HotStatement, Transaction
 from adapters.sql.failures import is_unique_violation
 from adapters.sql.partial_updates import change_parameters
@@ -24,7 +25,7 @@ from adapters.sql.rows import (
     user_from_row,
     user_values,
 )
-from adapters.sql.tables import UtcDateTime, refresh_tokens, users
+from adapters.sql.tables import refresh_tokens, users
 from application.pagination import PageRequest, Slice
 from application.ports.accounts import UserChanges
 from domain.errors import Conflict, PreconditionFailed

@@ -15,12 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adapters.sql.columns import UtcDateTime
 from adapters.sql.database import HotStatement, Transaction
 from adapters.sql.partial_updates import change_parameters
 from adapters.sql.repositories.catalogue_pages import CataloguePageReader
 from adapters.sql.repositories.catalogue_statements import IN_CATALOGUE, like_escape
 from adapters.sql.rows import PRODUCT_COLUMNS, product_from_row, product_values
-from adapters.sql.tables import UtcDateTime, products
+from adapters.sql.tables import products
 from application.pagination import Slice
 from application.ports.catalogue import ProductChanges, ProductQuery, ReservedStock
 from domain.errors import Conflict, PreconditionFailed

@@ -14,8 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from adapters.sql.columns import UtcDateTime
 from adapters.sql.database import Transaction
-from adapters.sql.tables import UtcDateTime, email_tokens
+from adapters.sql.tables import email_tokens
 from domain.email_tokens import EmailToken, TokenPurpose
 
 _NEWEST_ONLY = tuple(purpose.value for purpose in TokenPurpose if purpose.newest_only)

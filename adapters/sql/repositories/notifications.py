@@ -17,8 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from adapters.event_codec import UnknownEvent, decode_event, encode_event, traceparent_of
+from adapters.sql.columns import UtcDateTime
 from adapters.sql.database import Transaction
-from adapters.sql.tables import UtcDateTime, outbox
+from adapters.sql.tables import outbox
 from adapters.trace_context import current_traceparent
 from application.ports.notifications import OutboxMessage
 from domain.events import DomainEvent, account_of

@@ -11,10 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adapters.sql.columns import UtcDateTime
 from adapters.sql.database import HotStatement, Transaction
 from adapters.sql.repositories.order_lists import list_orders
 from adapters.sql.rows import ORDER_COLUMNS, ORDER_LINE_COLUMNS, orders_from_rows
-from adapters.sql.tables import UtcDateTime, idempotency_keys, order_lines, orders
+from adapters.sql.tables import idempotency_keys, order_lines, orders
 from application.pagination import Slice
 from application.ports.ordering import IdempotencyRecord, OrderQuery
 from domain.errors import Conflict

@@ -9,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Row
 
+from adapters.sql.columns import UtcDateTime
 from adapters.sql.database import Transaction
-from adapters.sql.tables import UtcDateTime, sessions
+from adapters.sql.tables import sessions
 from domain.sessions import LoginSession
 
 _COLUMNS = (
