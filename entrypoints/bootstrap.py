@@ -1,16 +1,14 @@
 """The composition root: settings in, adapters chosen, use cases wired.
 
-With ``infrastructure.py`` (which adapter each setting picks), the only module that
-names concrete adapters. The production container
-runs on SQL (``DATABASE_URL``); tests build the very same use cases on the
-in-memory adapters through :func:`build_memory_container`, so both go through
-:func:`_wire`.
+It fills the :class:`~entrypoints.container.Container` with use cases built on the
+adapters ``infrastructure.py`` picks from the settings; with those two, the only module
+that names concrete adapters. The production container runs on SQL (``DATABASE_URL``);
+tests build the very same use cases on the in-memory adapters through
+:func:`build_memory_container`, so both go through :func:`_wire`.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -18,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
 from adapters.passwords import Argon2PasswordHasher
-from adapters.sql.catalogue_loader import SqlCatalogueLoader
 from application.auth import Authenticate, LogIn, LogOutEverywhere, RegisterUser
 from application.catalogue import (
     CreateProduct,
@@ -50,6 +47,7 @@ from application.users import (
     ListUsers,
     UpdateProfile,
 )
+from entrypoints.container import Container
 from entrypoints.infrastructure import (
     OUTBOX_BATCH_SIZE,
     SMTP_TIMEOUT_SECONDS,
@@ -63,122 +61,15 @@ from entrypoints.infrastructure import (
     readiness_checks,
     token_service,
 )
-from entrypoints.maintenance import PeriodicPurge
-from entrypoints.outbox_dispatcher import OutboxDispatcher
 from entrypoints.settings import Settings
-from entrypoints.shutdown import background_stop_seconds
 
 if TYPE_CHECKING:
     from adapters.memory.store import InMemoryStore
-    from adapters.sql.connection_gate import ConnectionGate
     from entrypoints.tracing import Tracing
-
-
-logger = logging.getLogger(__name__)
-
-
-REFRESH_TOKEN_PURGE_SECONDS = 3600.0
 
 
 async def _always_ready() -> None:
     return None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Container:
-    """Everything the entrypoints drive: use cases, and what the process must close."""
-
-    settings: Settings
-    tokens: TokenService
-    hasher: PasswordHasher
-    clock: Clock
-    uow: UnitOfWorkFactory
-    engine: AsyncEngine | None
-    readiness: ReadinessChecks
-
-    register_user: RegisterUser
-    log_in: LogIn
-    refresh_session: RefreshSession
-    log_out: LogOut
-    log_out_everywhere: LogOutEverywhere
-    authenticate: Authenticate
-    purge_refresh_tokens: PurgeRefreshTokens
-    list_sessions: ListSessions
-    erase_account: EraseAccount
-    end_session: EndSession
-
-    verify_email: VerifyEmail
-    resend_verification: ResendVerification
-    forgot_password: ForgotPassword
-    reset_password: ResetPassword
-    purge_email_tokens: PurgeEmailTokens
-
-    update_profile: UpdateProfile
-    get_user_stats: GetUserStats
-    list_users: ListUsers
-    get_user: GetUser
-    admin_update_user: AdminUpdateUser
-    deactivate_user: DeactivateUser
-    create_superuser: CreateSuperuser
-
-    create_product: CreateProduct
-    replace_product: ReplaceProduct
-    update_product: UpdateProduct
-    delete_product: DeleteProduct
-    get_product: GetProduct
-    get_product_by_slug: GetProductBySlug
-    list_products: ListProducts
-
-    place_order: PlaceOrder
-    cancel_order: CancelOrder
-    list_orders: ListOrders
-    get_order: GetOrder
-
-    deliver_outbox: DeliverOutbox
-    purge_outbox: PurgeOutbox
-    count_outbox: CountOutboxMessages
-
-    closers: tuple[Closer, ...] = field(default=())
-
-    def refresh_token_purge(self, every: float = REFRESH_TOKEN_PURGE_SECONDS) -> PeriodicPurge:
-        """A background purge of dead refresh and e-mail tokens (started by its owner)."""
-
-        async def purge_tokens() -> int:
-            return (
-                await self.purge_refresh_tokens.execute() + await self.purge_email_tokens.execute()
-            )
-
-        return PeriodicPurge(purge_tokens, what="dead refresh and e-mail tokens", every=every)
-
-    def catalogue_loader(self) -> SqlCatalogueLoader:
-        """Bulk-loads new products (demo data, benchmarks); needs a database."""
-        if self.engine is None:
-            raise RuntimeError("bulk loading needs a database engine")
-        return SqlCatalogueLoader(self.engine)
-
-    def connection_gate(self) -> ConnectionGate | None:
-        """The gate in front of the database pool, when there is a bounded one."""
-        if self.engine is None:
-            return None
-        from adapters.sql.connection_gate import connection_gate
-
-        return connection_gate(self.engine)
-
-    def outbox_dispatcher(self) -> OutboxDispatcher:
-        """A dispatcher delivering this container's outbox (started by its owner)."""
-        return OutboxDispatcher(
-            self.deliver_outbox,
-            self.purge_outbox,
-            stop_timeout=background_stop_seconds(self.settings.shutdown_timeout_seconds),
-        )
-
-    async def close(self) -> None:
-        """Release pools and connections (the app's lifespan calls this on shutdown)."""
-        for closer in self.closers:
-            try:
-                await closer()
-            except Exception:
-                logger.exception("Error while closing a resource")
 
 
 def _wire(

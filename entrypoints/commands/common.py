@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from entrypoints.bootstrap import Container, build_container
+from entrypoints.bootstrap import build_container
+from entrypoints.container import Container
 from entrypoints.settings import Settings
 from entrypoints.tracing import Tracing
 

@@ -14,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Tag
 from litestar.types import ControllerRouterHandler
 
-from entrypoints.bootstrap import Container
+from entrypoints.container import Container
 from entrypoints.http.controllers.auth import LOGIN_PATH, AuthController
 from entrypoints.http.controllers.email_links import EmailLinksController
 from entrypoints.http.controllers.health import HealthController

@@ -22,7 +22,8 @@ from litestar import Litestar
 
 from adapters.passwords import Argon2PasswordHasher
 from application.users import CreateSuperuserCommand
-from entrypoints.bootstrap import Container, build_container, build_memory_container
+from entrypoints.bootstrap import build_container, build_memory_container
+from entrypoints.container import Container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings, load_settings
 

@@ -10,7 +10,7 @@ import re
 
 from application.notifications import DeliverOutbox
 from application.ports.notifications import EmailMessage
-from entrypoints.bootstrap import Container
+from entrypoints.container import Container
 from entrypoints.infrastructure import email_links
 
 _LINK = re.compile(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from application.ports.common import DependencyUnavailable
-from entrypoints.bootstrap import Container
+from entrypoints.container import Container
 from entrypoints.maintenance import PeriodicPurge
 from tests.http.conftest import Api, make_settings
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from entrypoints.bootstrap import Container, build_container
+from entrypoints.bootstrap import build_container
+from entrypoints.container import Container
 from entrypoints.http.app import create_app
 from tests.http.conftest import PASSWORD, bearer, cheap_hasher, http_client, make_settings
 from tests.outbox.conftest import MailServer, ReceivedMail
