@@ -17,7 +17,7 @@ from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 
 from entrypoints.http.inputs import decode_body
-from entrypoints.http.problems import body_struct
+from entrypoints.http.validation_errors import body_struct
 
 # DELETE too: erasing one's account takes a body (the current password).
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

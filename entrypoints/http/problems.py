@@ -24,10 +24,8 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.types import Empty, ExceptionHandlersMap
-from litestar.utils.scope.state import ScopeState
+from litestar.types import ExceptionHandlersMap
 
 from application.ports.common import DependencyUnavailable
 from domain.errors import (
@@ -41,8 +39,9 @@ from domain.errors import (
     PreconditionFailed,
     TooManyAttempts,
 )
-from entrypoints.http.inputs import SOURCES, RequestInvalid, field_errors, qualified_field
+from entrypoints.http.inputs import RequestInvalid, qualified_field
 from entrypoints.http.schemas.common import FieldError, Problem
+from entrypoints.http.validation_errors import validation_errors
 
 logger = logging.getLogger(__name__)
 
@@ -218,12 +217,7 @@ def allow_value(methods: Iterable[str]) -> str:
 def _validation_response(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[Any]:
-    entries: list[dict[str, Any]] = exc.extra if isinstance(exc.extra, list) else []
-    errors: list[FieldError] = []
-    body_entries = [entry for entry in entries if str(entry.get("source", "")) == "body"]
-    if body_entries:
-        errors.extend(_body_errors(request) or [_entry_to_error(e) for e in body_entries])
-    errors.extend(_entry_to_error(entry) for entry in entries if entry not in body_entries)
+    errors = validation_errors(request, exc)
     # A bad header value is a malformed request; anything else is well-formed but invalid.
     only_headers = bool(errors) and all(error.field.startswith("header.") for error in errors)
     status = _HEADER_ONLY_STATUS if only_headers else HTTPStatus.UNPROCESSABLE_ENTITY
@@ -233,46 +227,6 @@ def _validation_response(
         else "The request is invalid: see errors for each offending field"
     )
     return problem_response(request, status, detail, errors=errors or None)
-
-
-def _entry_to_error(entry: Mapping[str, Any]) -> FieldError:
-    source = str(entry.get("source") or "body")
-    named = source.rsplit(".", 1)[-1].lower()
-    prefix = named if named in SOURCES else "body"
-    key = str(entry.get("key") or "")
-    message = str(entry.get("message") or "Invalid value")
-    if prefix == "body" and key in ("", "data"):
-        return FieldError(field="body", message=message)
-    if prefix == "header":
-        return FieldError(field=f"header.{key}", message=message)
-    return FieldError(field=f"{prefix}.{key}" if key else prefix, message=message)
-
-
-def body_struct(handler: BaseRouteHandler) -> type[msgspec.Struct] | None:
-    """The Struct a handler's ``data`` parameter is decoded into, if it has one."""
-    data = handler.parsed_fn_signature.parameters.get("data")
-    body_type = getattr(data, "annotation", None)
-    if isinstance(body_type, type) and issubclass(body_type, msgspec.Struct):
-        return body_type
-    return None
-
-
-def _body_errors(request: Request[Any, Any, Any]) -> list[FieldError] | None:
-    """Every offending body field, not just the first one msgspec stopped at.
-
-    Only runs when a body already failed validation, so the normal path pays nothing.
-    """
-    handler = request.scope.get("route_handler")
-    body_type = body_struct(handler) if handler is not None else None
-    if body_type is None:
-        return None
-    state = ScopeState.from_scope(request.scope)
-    raw = state.json
-    if raw is Empty:
-        if not state.body:
-            return [FieldError(field="body", message="A JSON request body is required")]
-        return None
-    return field_errors(body_type, raw, prefix="body")
 
 
 def unexpected_error_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
