@@ -24,13 +24,13 @@ from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.ports.common import UnitOfWork, UnitOfWorkFactory
 from tests.conftest import create_postgres_database, drop_postgres_database
 
-SQLALCHEMY_ONLY = "postgres-sqlalchemy"
-"""PostgreSQL with the hot statements through SQLAlchemy instead of the driver."""
+# PostgreSQL runs the contract as the API does, hot statements on the driver. The same
+# statements through SQLAlchemy (what SQLite uses) are compared with the driver's answers,
+# types and errors, path against path, in test_driver_path.py.
 BACKENDS = [
     "memory",
     "sqlite",
     pytest.param("postgres", marks=pytest.mark.postgres),
-    pytest.param(SQLALCHEMY_ONLY, marks=pytest.mark.postgres),
 ]
 
 
@@ -42,11 +42,10 @@ class Backend:
     url: str | None = None
     engine: AsyncEngine | None = None
     store: InMemoryStore | None = None
-    driver_path: bool = True
 
     def uow(self) -> UnitOfWork:
         if self.engine is not None:
-            return SqlUnitOfWork(self.engine, driver_path=self.driver_path)
+            return SqlUnitOfWork(self.engine)
         assert self.store is not None
         return InMemoryUnitOfWork(self.store)
 
@@ -86,16 +85,8 @@ _EMPTY_POSTGRES = [
 ]
 
 
-def _param(request: pytest.FixtureRequest) -> str | None:
-    callspec = getattr(request.node, "callspec", None)
-    param = callspec.params.get("backend_url") if callspec is not None else None
-    return param if isinstance(param, str) else None
-
-
 @pytest.fixture
-async def backend(
-    backend_url: str | None, request: pytest.FixtureRequest
-) -> AsyncIterator[Backend]:
+async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
     if backend_url is None:
         yield Backend(name="memory", store=InMemoryStore())
         return
@@ -111,7 +102,6 @@ async def backend(
             name="postgres" if name == "postgresql" else name,
             url=backend_url,
             engine=engine,
-            driver_path=_param(request) != SQLALCHEMY_ONLY,
         )
     finally:
         await engine.dispose()
