@@ -18,7 +18,7 @@ from entrypoints.container import Container
 from entrypoints.http.controllers.auth import LOGIN_PATH, AuthController
 from entrypoints.http.controllers.email_links import EmailLinksController
 from entrypoints.http.controllers.health import HealthController
-from entrypoints.http.controllers.metrics import POOL_SAMPLER_STATE, scrape_metrics
+from entrypoints.http.controllers.metrics import METRICS_SAMPLER_STATE, scrape_metrics
 from entrypoints.http.controllers.orders import OrderController
 from entrypoints.http.controllers.products import ProductController
 from entrypoints.http.controllers.sessions import SessionController
@@ -40,7 +40,7 @@ from entrypoints.http.request_context import (
 )
 from entrypoints.http.schemas.common import closed_struct_names
 from entrypoints.http.security import PUBLIC, bearer_auth
-from entrypoints.metrics import PoolSampler, metrics, process_stopped
+from entrypoints.metrics import MetricsSampler, metrics, process_stopped
 from entrypoints.settings import Settings
 from entrypoints.tracing import Tracing
 from entrypoints.version import VERSION
@@ -126,7 +126,7 @@ def create_app(container: Container, *, tracing: Tracing | None = None) -> Lites
             await purge.start()
             if dispatcher is not None:
                 await dispatcher.start()
-            async with _pool_sampling(app, container):
+            async with _metrics_sampling(app, container):
                 yield
         finally:
             if dispatcher is not None:
@@ -257,19 +257,19 @@ def _exchange_sinks(settings: Settings) -> list[ExchangeSink]:
 
 
 @asynccontextmanager
-async def _pool_sampling(app: Litestar, container: Container) -> AsyncIterator[None]:
-    """Copies the pool's counts into the metrics every second while the app runs."""
-    gate = container.connection_gate() if container.settings.metrics_enabled else None
-    if gate is None:
+async def _metrics_sampling(app: Litestar, container: Container) -> AsyncIterator[None]:
+    """Hands the requests counted and the pool's counts to the metrics every second."""
+    if not container.settings.metrics_enabled:
         yield
         return
-    sampler = PoolSampler(gate, metrics())
-    app.state[POOL_SAMPLER_STATE] = sampler
-    task = asyncio.create_task(sampler.run(), name="pool metrics")
+    sampler = MetricsSampler(metrics(), container.connection_gate())
+    app.state[METRICS_SAMPLER_STATE] = sampler
+    task = asyncio.create_task(sampler.run(), name="metrics sampling")
     try:
         yield
     finally:
         task.cancel()
         await asyncio.wait({task})
+        sampler.sample()
         # This process's share leaves the live sums (pool gauges) with it.
         process_stopped()

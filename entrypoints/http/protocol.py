@@ -21,8 +21,10 @@ the server stack; the outer middleware answers with a problem what escapes Lites
 and its 503 when ``limit_concurrency`` is reached (not set here). WebSockets are off
 (``ws="none"``; no route uses them): an ``Upgrade`` request is served as plain HTTP and
 its connection closed after the response.
-Only uvicorn's internals this relies on are its parser callbacks, ``cycle`` and
-``transport``; tests/http/test_server_limits.py runs it against real sockets.
+Each response's head is written with its first body bytes (``response_writes.py``).
+Only uvicorn's internals this relies on are its parser callbacks, ``cycle``,
+``transport``, ``_start_asgi_task`` and the cycle's ``send`` and ``transport``;
+tests/http/test_server_limits.py runs it against real sockets.
 """
 
 from __future__ import annotations
@@ -36,12 +38,18 @@ from typing import Any, Literal
 
 import httptools
 import msgspec
+from uvicorn._types import ASGI3Application
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
 from entrypoints.http.problems import PROBLEM_MEDIA_TYPE
 from entrypoints.http.request_context import REQUEST_ID_HEADER, SECURITY_HEADERS, new_request_id
+from entrypoints.http.response_writes import HeadWithFirstBody
 from entrypoints.http.schemas.common import Problem
 
 logger = logging.getLogger(__name__)
@@ -162,6 +170,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             raise _Refused
         self._phase = "body"
         super().on_headers_complete()
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        # One write per small response instead of two (response_writes.py).
+        cycle.send = HeadWithFirstBody(cycle)  # type: ignore[method-assign]
+        super()._start_asgi_task(cycle, app)
 
     def on_message_complete(self) -> None:
         self._phase = "idle"

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import random
 import re
-import secrets
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from time import perf_counter
@@ -59,7 +59,13 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 
 def new_request_id() -> bytes:
-    return secrets.token_hex(16).encode()
+    """32 random hex digits: unique enough to find a request's log lines, not a secret.
+
+    The module's Mersenne Twister (seeded from the OS, reseeded in every forked
+    worker) instead of ``secrets``: a ``getrandom`` system call per request was 7 % of
+    ``/health``'s CPU time (tests/benchmarks/RESULTS.md, issue 16).
+    """
+    return b"%032x" % random.getrandbits(128)
 
 
 class HostPolicy:

@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.sql.connection_gate import ConnectionGate
-from entrypoints.metrics import Metrics, PoolSampler
+from entrypoints.metrics import Metrics, MetricsSampler
 from tests.http.conftest import PASSWORD, Api, assert_problem, http_client, items, make_settings
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -107,10 +107,10 @@ async def test_metrics_enabled_false_removes_the_endpoint(app_for: Callable[...,
         assert (await http.get("/metrics")).status_code == 404
 
 
-async def test_the_pool_sampler_reports_connections_in_use_waiting_and_waits() -> None:
+async def test_the_sampler_reports_connections_in_use_waiting_and_waits() -> None:
     recorder = Metrics()
     gate = ConnectionGate(2, timeout_seconds=0.05)
-    sampler = PoolSampler(gate, recorder)
+    sampler = MetricsSampler(recorder, gate)
     await gate.acquire()
     await gate.acquire()
     waiter = asyncio.ensure_future(gate.acquire())
@@ -136,3 +136,42 @@ def _text(recorder: Metrics) -> str:
     from prometheus_client import generate_latest
 
     return generate_latest(recorder.registry).decode()
+
+
+def test_requests_counted_in_batches_export_what_one_observation_each_would() -> None:
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from entrypoints.http.exchanges import Exchange
+    from entrypoints.metrics import DURATION_BUCKETS
+
+    # On a bound, between bounds, below the first and above the last (+Inf).
+    durations = [0.0, 0.005, 0.0051, 0.3, 1.0, 2.5, 9.9, 10.0, 10.01, 42.0, 0.005]
+    recorder = Metrics()
+    for seconds in durations:
+        recorder.record(
+            Exchange("GET", "/health", "/health", 200, seconds, "id", {"type": "http"})
+        )
+    before_flush = parse(_text(recorder))
+    recorder.flush()
+    registry = CollectorRegistry()
+    reference = Histogram(
+        "http_request_duration_seconds",
+        "reference",
+        ("method", "route"),
+        buckets=DURATION_BUCKETS,
+        registry=registry,
+    )
+    for seconds in durations:
+        reference.labels("GET", "/health").observe(seconds)
+    expected = {
+        key: sample
+        for key, sample in parse(generate_latest(registry).decode()).items()
+        if not key[0].endswith("_created")
+    }
+    flushed = parse(_text(recorder))
+
+    assert value(before_flush, "http_requests_total", method="GET", route="/health", status="200") == 0
+    assert value(flushed, "http_requests_total", method="GET", route="/health", status="200") == 11
+    assert expected
+    for key, sample in expected.items():
+        assert flushed[key] == pytest.approx(sample), key

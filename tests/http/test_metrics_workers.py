@@ -83,8 +83,16 @@ def test_two_workers_add_up_in_one_scrape(tmp_path: Path) -> None:
         assert len({entry["process"] for entry in served}) == 2, [
             entry for entry in entries(log) if entry.get("logger") != "storefront.access"
         ]
-        samples = parse(_get(f"{base}/metrics", Authorization=f"Bearer {TOKEN}").text)
-        counted = value(samples, "http_requests_total", method="GET", route="/health", status="200")
+        # Each worker hands its counts over once a second (the one scraped, at once).
+        flushed_by = time.monotonic() + 10
+        while True:
+            samples = parse(_get(f"{base}/metrics", Authorization=f"Bearer {TOKEN}").text)
+            counted = value(
+                samples, "http_requests_total", method="GET", route="/health", status="200"
+            )
+            if counted >= len(served) or time.monotonic() > flushed_by:
+                break
+            time.sleep(0.25)
         # A live gauge: each worker's SQLite pool of one connection.
         pool_size = value(samples, "storefront_db_pool_connections")
     finally:

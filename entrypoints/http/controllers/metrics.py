@@ -12,13 +12,13 @@ from application.notifications import CountOutboxMessages
 from application.ports.common import DependencyUnavailable
 from entrypoints.http.provided import Provided
 from entrypoints.http.security import PUBLIC
-from entrypoints.metrics import PoolSampler, exposition, metrics, token_matches
+from entrypoints.metrics import MetricsSampler, exposition, metrics, token_matches
 
 logger = logging.getLogger(__name__)
 
 METRICS_PATH = "/metrics"
-POOL_SAMPLER_STATE = "pool_sampler"
-"""Where the app's lifespan keeps this process's :class:`PoolSampler` (``app.state``)."""
+METRICS_SAMPLER_STATE = "pool_sampler"
+"""Where the app's lifespan keeps this process's :class:`MetricsSampler` (``app.state``)."""
 
 
 @get(METRICS_PATH, include_in_schema=False, opt=PUBLIC, cache_control=None)
@@ -31,7 +31,7 @@ async def scrape_metrics(
     token = metrics_token
     if token is not None and not token_matches(request.headers.get("authorization"), token):
         raise NotAuthorizedException("Send Authorization: Bearer <METRICS_TOKEN>")
-    sampler: PoolSampler | None = request.app.state.get(POOL_SAMPLER_STATE)
+    sampler: MetricsSampler | None = request.app.state.get(METRICS_SAMPLER_STATE)
     if sampler is not None:
         sampler.sample()
     try:
