@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from adapters.event_codec import UnknownEvent, decode_event, encode_event, traceparent_of
 from adapters.sql.columns import UtcDateTime
-from adapters.sql.database import Transaction
+from adapters.sql.database import HotStatement, Transaction
 from adapters.sql.tables import outbox
 from adapters.trace_context import current_traceparent
 from application.ports.notifications import OutboxMessage
@@ -36,7 +36,14 @@ _AT = sa.bindparam("at", type_=UtcDateTime)
 _ID = outbox.c.id == sa.bindparam("message_id")
 _IS_PENDING = outbox.c.status == PENDING
 
-_INSERT = sa.insert(outbox)
+_ROW_COLUMNS = ("kind", "payload", "status", "attempts", "next_attempt_at", "created_at", "user_id")
+# One event per order placed: on the driver like the order itself (ADR 0013).
+_INSERT_ONE = HotStatement(
+    sa.insert(outbox)
+    .values({name: sa.bindparam(name, type_=outbox.c[name].type) for name in _ROW_COLUMNS})
+    # Both paths then return rows (the driver's always does: an implicit RETURNING id).
+    .returning(outbox.c.id)
+)
 _FORGET_USER = sa.delete(outbox).where(outbox.c.user_id == sa.bindparam("owner"))
 # Far below the bound-parameter limits of both databases (6 parameters a row).
 _ROWS_PER_INSERT = 1000
@@ -135,7 +142,7 @@ class SqlOutboxRepository:
         """Write recorded events in one statement, oldest first (ids follow that order)."""
         traceparent = current_traceparent()
         if len(events) == 1:
-            await self._tx.execute(_INSERT, outbox_row(events[0], now, traceparent))
+            await self._tx.rows(_INSERT_ONE, outbox_row(events[0], now, traceparent))
             return
         for start in range(0, len(events), _ROWS_PER_INSERT):
             chunk = events[start : start + _ROWS_PER_INSERT]
