@@ -4,8 +4,8 @@ PostgreSQL runs twice: as the API runs it (the hot statements on the asyncpg dri
 ADR 0013) and with every statement through SQLAlchemy, so both paths must give the same
 answers to the same tests.
 
-PostgreSQL uses one migrated database for the whole session, emptied (TRUNCATE ...
-RESTART IDENTITY) before each test: much faster than a database per test.
+PostgreSQL uses one migrated database for the whole session, emptied (every row deleted,
+every sequence restarted) before each test: much faster than a database per test.
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.engine import create_engine_for
-from adapters.sql.tables import metadata
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.ports.common import UnitOfWork, UnitOfWorkFactory
-from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.conftest import (
+    create_postgres_database,
+    drop_postgres_database,
+    empty_postgres_statements,
+)
 
 # PostgreSQL runs the contract as the API does, hot statements on the driver. The same
 # statements through SQLAlchemy (what SQLite uses) are compared with the driver's answers,
@@ -74,17 +77,6 @@ def backend_url(request: pytest.FixtureRequest) -> str | None:
     return url
 
 
-# DELETE on a handful of rows is far cheaper than TRUNCATE, which rewrites files.
-_EMPTY_POSTGRES = [
-    *(f"DELETE FROM {table.name}" for table in reversed(metadata.sorted_tables)),
-    *(
-        f"ALTER SEQUENCE {table.name}_id_seq RESTART"
-        for table in metadata.sorted_tables
-        if "id" in table.c and table.c.id.autoincrement is not False and table.c.id.primary_key
-    ),
-]
-
-
 @pytest.fixture
 async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
     if backend_url is None:
@@ -95,7 +87,7 @@ async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
     name = engine.dialect.name
     if name == "postgresql":
         async with engine.begin() as connection:
-            for statement in _EMPTY_POSTGRES:
+            for statement in empty_postgres_statements():
                 await connection.exec_driver_sql(statement)
     try:
         yield Backend(
