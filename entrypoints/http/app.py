@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router
-from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -15,6 +14,7 @@ from litestar.openapi.spec import Tag
 from litestar.types import ControllerRouterHandler
 
 from entrypoints.container import Container
+from entrypoints.http.compression import GzipResponses
 from entrypoints.http.controllers.auth import LOGIN_PATH, AuthController
 from entrypoints.http.controllers.email_links import EmailLinksController
 from entrypoints.http.controllers.health import HealthController
@@ -45,7 +45,6 @@ from entrypoints.settings import Settings
 from entrypoints.tracing import Tracing
 from entrypoints.version import VERSION
 
-GZIP_MINIMUM_SIZE = 1000
 EXPOSED_HEADERS = ["X-Request-ID", "X-Process-Time", "Retry-After", "WWW-Authenticate", "ETag"]
 ALLOWED_REQUEST_HEADERS = [
     "Authorization",
@@ -152,9 +151,6 @@ def create_app(container: Container, *, tracing: Tracing | None = None) -> Lites
         middleware=[edge_inputs],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi_config(),
-        compression_config=CompressionConfig(
-            backend="gzip", minimum_size=GZIP_MINIMUM_SIZE, gzip_compress_level=6
-        ),
         cors_config=_cors_config(settings),
         request_max_body_size=settings.max_body_size,
         lifespan=[release_resources],
@@ -166,6 +162,9 @@ def create_app(container: Container, *, tracing: Tracing | None = None) -> Lites
     _document_closed_request_bodies(app)
     hosts = HostPolicy(settings.allowed_hosts) if settings.allowed_hosts else None
     sinks = _exchange_sinks(settings)
+    # Ours, not Litestar's CompressionMiddleware (compression.py says why); inside the
+    # request context, so a HEAD gets the GET's compressed headers.
+    app.asgi_handler = GzipResponses(app.asgi_handler)
     app.asgi_handler = RequestContextMiddleware(
         report_routed_scope(app.asgi_handler) if sinks or tracing else app.asgi_handler,
         hosts,

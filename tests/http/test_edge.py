@@ -142,6 +142,69 @@ async def test_gzipped_bytes_are_real_gzip(memory_api: Api) -> None:
     assert gzip.decompress(compressed).startswith(b'{"items"')
 
 
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzipped"),
+    [
+        ("gzip", True),
+        ("br, gzip;q=0.5", True),
+        ("x-gzip", True),
+        ("*", True),
+        ("GZIP", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("*;q=0", False),
+        ("br, deflate", False),
+        ("identity", False),
+    ],
+)
+async def test_gzip_follows_the_qualities_of_accept_encoding(
+    memory_api: Api, accept_encoding: str, gzipped: bool
+) -> None:
+    admin = await memory_api.superuser()
+    for number in range(10):
+        await memory_api.product(admin, name=f"Product {number}", description="d" * 100)
+
+    response = await memory_api.http.get(PRODUCTS, headers={"Accept-Encoding": accept_encoding})
+
+    assert (response.headers.get("content-encoding") == "gzip") is gzipped
+    assert response.json()["total"] == 10
+
+
+async def test_a_gzipped_response_says_it_varies_with_accept_encoding_and_its_length(
+    memory_api: Api,
+) -> None:
+    admin = await memory_api.superuser()
+    for number in range(10):
+        await memory_api.product(admin, name=f"Product {number}", description="d" * 100)
+
+    async with (
+        http_client(memory_api.app) as raw,
+        raw.stream("GET", PRODUCTS, headers={"Accept-Encoding": "gzip"}) as response,
+    ):
+        compressed = b"".join([chunk async for chunk in response.aiter_raw()])
+    head = await memory_api.http.head(PRODUCTS, headers={"Accept-Encoding": "gzip"})
+
+    assert "accept-encoding" in response.headers["vary"].lower()
+    assert int(response.headers["content-length"]) == len(compressed)
+    assert head.headers["content-encoding"] == "gzip"
+    assert head.headers["content-length"] == response.headers["content-length"]
+    assert head.content == b""
+
+
+async def test_a_streamed_file_is_gzipped_as_it_goes_to_the_same_bytes(memory_api: Api) -> None:
+    asset = "/static/docs/redoc.standalone.js"
+    plain = await memory_api.http.get(asset, headers={"Accept-Encoding": "identity"})
+    async with (
+        http_client(memory_api.app) as raw,
+        raw.stream("GET", asset, headers={"Accept-Encoding": "gzip"}) as response,
+    ):
+        compressed = b"".join([chunk async for chunk in response.aiter_raw()])
+
+    assert response.headers["content-encoding"] == "gzip"
+    assert len(compressed) < len(plain.content) / 2
+    assert gzip.decompress(compressed) == plain.content
+
+
 async def test_an_unexpected_error_is_a_generic_500_logged_with_its_stack(
     app_for: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
