@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from passlib.context import CryptContext  # type: ignore[import-untyped]
 
+from adapters.large_blocks import return_large_blocks_to_the_system
 from application.ports.accounts import PasswordCheck
 
 _T = TypeVar("_T")
@@ -56,6 +57,8 @@ class Argon2PasswordHasher:
     ) -> None:
         if max_threads < 1:
             raise ValueError("max_threads must be at least 1")
+        # Each hash's 19 MiB goes back to the system when it is done (large_blocks.py).
+        return_large_blocks_to_the_system()
         self._context = CryptContext(
             schemes=["argon2"],
             argon2__type="ID",

@@ -274,3 +274,50 @@ async def test_the_default_parameters_are_owasps_argon2id_baseline() -> None:
 def test_max_threads_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_threads"):
         Argon2PasswordHasher(**CHEAP, max_threads=0)
+
+
+class _Libc:
+    def __init__(self, answer: int = 1) -> None:
+        self.calls: list[tuple[int, int]] = []
+        self.answer = answer
+
+    def mallopt(self, option: int, value: int) -> int:
+        self.calls.append((option, value))
+        return self.answer
+
+
+def test_large_blocks_are_returned_to_the_system_unless_the_operator_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from adapters.large_blocks import THRESHOLD_BYTES, return_large_blocks_to_the_system
+
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    libc = _Libc()
+    assert return_large_blocks_to_the_system(libc) is True
+    assert libc.calls == [(-3, THRESHOLD_BYTES)]
+
+    refusing = _Libc(answer=0)
+    assert return_large_blocks_to_the_system(refusing) is False
+
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    untouched = _Libc()
+    assert return_large_blocks_to_the_system(untouched) is False
+    assert untouched.calls == []
+
+
+def test_without_mallopt_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.large_blocks import return_large_blocks_to_the_system
+
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    assert return_large_blocks_to_the_system(object()) is False
+
+
+def test_glibc_accepts_the_threshold_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import platform
+
+    from adapters.large_blocks import return_large_blocks_to_the_system
+
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt's threshold is glibc's")
+    assert return_large_blocks_to_the_system() is True
