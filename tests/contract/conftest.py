@@ -1,8 +1,8 @@
 """The contract suite runs every test on each store: memory, SQLite and PostgreSQL.
 
-PostgreSQL runs twice: as the API runs it (the hot statements on the asyncpg driver,
-ADR 0013) and with every statement through SQLAlchemy, so both paths must give the same
-answers to the same tests.
+PostgreSQL runs as the API runs it: the hot statements on the asyncpg driver (ADR 0013).
+tests/contract/test_driver_path.py holds those statements to the answers, types and
+errors SQLAlchemy gives for them (the path SQLite takes).
 
 PostgreSQL uses one migrated database for the whole session, emptied (every row deleted,
 every sequence restarted) before each test: much faster than a database per test.

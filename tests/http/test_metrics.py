@@ -170,8 +170,9 @@ def test_requests_counted_in_batches_export_what_one_observation_each_would() ->
     }
     flushed = parse(_text(recorder))
 
-    assert value(before_flush, "http_requests_total", method="GET", route="/health", status="200") == 0
-    assert value(flushed, "http_requests_total", method="GET", route="/health", status="200") == 11
+    health = {"method": "GET", "route": "/health", "status": "200"}
+    assert value(before_flush, "http_requests_total", **health) == 0
+    assert value(flushed, "http_requests_total", **health) == 11
     assert expected
     for key, sample in expected.items():
         assert flushed[key] == pytest.approx(sample), key
