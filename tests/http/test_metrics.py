@@ -148,9 +148,7 @@ def test_requests_counted_in_batches_export_what_one_observation_each_would() ->
     durations = [0.0, 0.005, 0.0051, 0.3, 1.0, 2.5, 9.9, 10.0, 10.01, 42.0, 0.005]
     recorder = Metrics()
     for seconds in durations:
-        recorder.record(
-            Exchange("GET", "/health", "/health", 200, seconds, "id", {"type": "http"})
-        )
+        recorder.record(Exchange("GET", "/health", "/health", 200, seconds, "id", {"type": "http"}))
     before_flush = parse(_text(recorder))
     recorder.flush()
     registry = CollectorRegistry()
