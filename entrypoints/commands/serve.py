@@ -7,7 +7,10 @@ import contextlib
 import functools
 import importlib.util
 import os
+import signal
 import socket
+from collections.abc import Iterator
+from types import FrameType
 from typing import cast
 
 from entrypoints.commands.common import EXIT_USAGE, CommandError, prepare_database_in_child
@@ -38,7 +41,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, access_log: bo
         os.environ["ACCESS_LOG"] = "true" if access_log else "false"
     prepare_database_in_child(settings)
     limits = ProtocolLimits(read_timeout_seconds=settings.request_read_timeout_seconds)
-    with _metrics_directory(settings):
+    with _metrics_directory(settings), _sigterm_unwinds():
         uvicorn.run(
             ASGI_FACTORY,
             factory=True,
@@ -69,6 +72,26 @@ def serve(settings: Settings, host: str, port: int, workers: int, access_log: bo
             timeout_graceful_shutdown=cast("int", drain_seconds(settings.shutdown_timeout_seconds)),
         )
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM ends the process by an exception, so that what ``serve`` set up is undone.
+
+    uvicorn stops gracefully on SIGTERM, then sends the signal again to the handler it
+    found. The default one kills the process on the spot: the metrics directory stayed
+    behind in /tmp on every stop by a service manager or a container runtime. This one
+    raises ``SystemExit(143)`` (128 + SIGTERM, the status a shell reports) instead.
+    """
+
+    def exit_now(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_now)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _metrics_directory(settings: Settings) -> contextlib.AbstractContextManager[object]:

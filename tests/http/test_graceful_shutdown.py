@@ -16,12 +16,15 @@ def test_a_client_stalled_half_way_through_its_body_does_not_keep_the_server_up(
     migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     server = start_storefront(
         ["serve", "--port", str(port)],
         {
             "SECRET_KEY": TEST_SECRET_KEY,
             "DATABASE_URL": migrated_sqlite_url,
             "SHUTDOWN_TIMEOUT_SECONDS": str(SHUTDOWN_TIMEOUT),
+            "TMPDIR": str(temporary),
         },
         cwd=tmp_path,
     )
@@ -39,3 +42,5 @@ def test_a_client_stalled_half_way_through_its_body_does_not_keep_the_server_up(
         kill(server)
 
     assert took <= SHUTDOWN_TIMEOUT
+    # The run's metrics directory goes with the server, SIGTERM or not.
+    assert list(temporary.iterdir()) == []
