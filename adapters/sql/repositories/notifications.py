@@ -36,6 +36,7 @@ _AT = sa.bindparam("at", type_=UtcDateTime)
 _ID = outbox.c.id == sa.bindparam("message_id")
 _IS_PENDING = outbox.c.status == PENDING
 
+# The columns outbox_row fills, in its order: the single-row insert binds exactly these.
 _ROW_COLUMNS = ("kind", "payload", "status", "attempts", "next_attempt_at", "created_at", "user_id")
 # One event per order placed: on the driver like the order itself (ADR 0013).
 _INSERT_ONE = HotStatement(
@@ -119,15 +120,8 @@ _COUNT_BY_STATUS = sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c
 def outbox_row(event: DomainEvent, now: datetime, traceparent: str | None = None) -> dict[str, Any]:
     """The row of a newly recorded event: pending and due at once."""
     kind, payload = encode_event(event, traceparent)
-    return {
-        "kind": kind,
-        "payload": payload,
-        "status": PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-        "user_id": account_of(event),
-    }
+    values = (kind, payload, PENDING, 0, now, now, account_of(event))
+    return dict(zip(_ROW_COLUMNS, values, strict=True))
 
 
 class SqlOutboxRepository:

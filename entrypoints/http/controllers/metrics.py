@@ -17,7 +17,7 @@ from entrypoints.metrics import MetricsSampler, exposition, metrics, token_match
 logger = logging.getLogger(__name__)
 
 METRICS_PATH = "/metrics"
-METRICS_SAMPLER_STATE = "pool_sampler"
+METRICS_SAMPLER_STATE = "metrics_sampler"
 """Where the app's lifespan keeps this process's :class:`MetricsSampler` (``app.state``)."""
 
 
